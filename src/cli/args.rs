@@ -1,0 +1,137 @@
+//! The command line, parsed like the reference `lua` 5.4 (options stop at the script)
+//! plus rlua-net's own long options.
+
+use clap::{Arg, ArgAction, Command};
+
+/// An `-e` chunk or an `-l` module, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Exec(String),
+    /// `-l mod` or `-l g=mod`: global name, module name.
+    Require(String, String),
+}
+
+#[derive(Debug, Default)]
+pub struct Args {
+    pub steps: Vec<Step>,
+    pub interactive: bool,
+    pub show_version: bool,
+    pub ignore_env: bool,
+    pub warnings: bool,
+    pub dialect: Option<String>,
+    pub list_dialects: bool,
+    pub help: bool,
+    pub version: bool,
+    /// The script (`-` is standard input) and its arguments.
+    pub script: Option<String>,
+    pub script_args: Vec<String>,
+    /// The whole argv, for the `arg` table.
+    pub argv: Vec<String>,
+    /// Index of the script in `argv` (0 when there is none, as in `lua`).
+    pub script_index: usize,
+}
+
+pub fn command() -> Command {
+    Command::new("rlua-net")
+        .about("A Lua 5.4 runtime with batteries-included networking")
+        .override_usage("rlua-net [options] [script [args...]]")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(false)
+        .arg(Arg::new("execute").short('e').value_name("chunk").action(ArgAction::Append).allow_hyphen_values(true).help("execute string 'chunk'"))
+        .arg(Arg::new("library").short('l').value_name("mod").action(ArgAction::Append).help("require library 'mod' into global 'mod' (or 'g=mod' into global 'g')"))
+        .arg(Arg::new("interactive").short('i').action(ArgAction::SetTrue).help("enter interactive mode after executing 'script'"))
+        .arg(Arg::new("lua-version").short('v').action(ArgAction::SetTrue).help("show version information"))
+        .arg(Arg::new("ignore-env").short('E').action(ArgAction::SetTrue).help("ignore environment variables (LUA_INIT)"))
+        .arg(Arg::new("warnings").short('W').action(ArgAction::SetTrue).help("turn warnings on"))
+        .arg(Arg::new("dialect").short('d').long("dialect").value_name("NAME").help("API dialect: all, luanet, hammerspoon, pragtical, nodemcu [env: RLUA_NET_DIALECT]"))
+        .arg(Arg::new("list-dialects").long("list-dialects").action(ArgAction::SetTrue).help("list the dialects and exit"))
+        .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("print this help and exit"))
+        .arg(Arg::new("version").long("version").action(ArgAction::SetTrue).help("print version information and exit"))
+        .arg(Arg::new("script").value_name("script").help("script to run ('-' for standard input)"))
+        .arg(Arg::new("args").value_name("args").num_args(0..).trailing_var_arg(true).allow_hyphen_values(true).help("arguments for the script"))
+        .after_help("With no script, rlua-net starts an interactive prompt (or runs standard input when it is not a terminal).\nOptions after the script are the script's arguments. '--' stops option handling.")
+}
+
+/// Parses `argv` (program name first). Errors carry `lua`-style text.
+pub fn parse(argv: Vec<String>) -> Result<Args, String> {
+    let m = command().try_get_matches_from(&argv).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+        first
+    })?;
+    let mut steps: Vec<(usize, Step)> = Vec::new();
+    if let (Some(vals), Some(idx)) = (m.get_many::<String>("execute"), m.indices_of("execute")) {
+        for (v, i) in vals.zip(idx) {
+            steps.push((i, Step::Exec(v.clone())));
+        }
+    }
+    if let (Some(vals), Some(idx)) = (m.get_many::<String>("library"), m.indices_of("library")) {
+        for (v, i) in vals.zip(idx) {
+            let (g, module) = match v.split_once('=') {
+                Some((g, module)) => (g.to_string(), module.to_string()),
+                None => (v.clone(), v.clone()),
+            };
+            steps.push((i, Step::Require(g, module)));
+        }
+    }
+    steps.sort_by_key(|(i, _)| *i);
+    let script = m.get_one::<String>("script").cloned();
+    let script_args: Vec<String> = m.get_many::<String>("args").map(|v| v.cloned().collect()).unwrap_or_default();
+    let script_index = if script.is_some() { argv.len() - 1 - script_args.len() } else { 0 };
+    Ok(Args {
+        steps: steps.into_iter().map(|(_, s)| s).collect(),
+        interactive: m.get_flag("interactive"),
+        show_version: m.get_flag("lua-version"),
+        ignore_env: m.get_flag("ignore-env"),
+        warnings: m.get_flag("warnings"),
+        dialect: m.get_one::<String>("dialect").cloned(),
+        list_dialects: m.get_flag("list-dialects"),
+        help: m.get_flag("help"),
+        version: m.get_flag("version"),
+        script,
+        script_args,
+        argv,
+        script_index,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Args {
+        parse(a.iter().map(|s| s.to_string()).collect()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn options_stop_at_the_script() {
+        let a = p(&["rlua-net", "-e", "x=1", "s.lua", "-e", "y"]);
+        assert_eq!(a.steps, vec![Step::Exec("x=1".into())]);
+        assert_eq!(a.script.as_deref(), Some("s.lua"));
+        assert_eq!(a.script_args, vec!["-e", "y"]);
+        assert_eq!(a.script_index, 3);
+    }
+
+    #[test]
+    fn exec_and_require_keep_their_order() {
+        let a = p(&["rlua-net", "-l", "g=m", "-e", "a", "-lx"]);
+        assert_eq!(
+            a.steps,
+            vec![Step::Require("g".into(), "m".into()), Step::Exec("a".into()), Step::Require("x".into(), "x".into())]
+        );
+    }
+
+    #[test]
+    fn double_dash_and_stdin() {
+        let a = p(&["rlua-net", "--", "-"]);
+        assert_eq!(a.script.as_deref(), Some("-"));
+        let a = p(&["rlua-net", "-"]);
+        assert_eq!(a.script.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn unknown_option_is_an_error() {
+        assert!(parse(vec!["rlua-net".into(), "-x".into()]).is_err());
+    }
+}

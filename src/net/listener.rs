@@ -1,0 +1,276 @@
+//! Listening stream sockets (TCP, Unix). With a handler and `l:watch(true)`, the loop
+//! accepts connections and emits `accept`(stream, ip, port | path); otherwise
+//! `l:accept()` polls.
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+
+use mlua::{AnyUserData, IntoLuaMulti, Lua, MultiValue, UserData, UserDataMethods, Value};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use super::error::{fail, fail_msg, would_block};
+use super::{addr, reactor_of, sockopt, stream};
+use crate::reactor::{Dir, Pollable, READ_BUDGET, SourceBase, Waitable};
+
+pub struct ListenerSrc {
+    base: SourceBase,
+    sock: RefCell<Option<Socket>>,
+    watching: Cell<bool>,
+    handler: Cell<bool>,
+    /// A Unix socket path to remove on close.
+    path: Option<std::path::PathBuf>,
+}
+
+pub struct Listener(pub Rc<ListenerSrc>);
+
+enum Accepted {
+    Stream(AnyUserData, addr::Shown),
+    Block,
+    Fail(std::io::Error),
+}
+
+impl ListenerSrc {
+    fn update_active(&self) -> mlua::Result<()> {
+        let active = !self.base.is_closed() && self.watching.get() && self.handler.get();
+        self.base.reactor.set_anchor(self.base.obj, active)
+    }
+
+    fn accept_one(&self, lua: &Lua) -> mlua::Result<Accepted> {
+        let r = match self.sock.borrow().as_ref() {
+            Some(s) => s.accept(),
+            None => return Ok(Accepted::Fail(std::io::Error::from_raw_os_error(libc::EBADF))),
+        };
+        match r {
+            Ok((sock, peer)) => {
+                if let Err(e) = sock.set_nonblocking(true) {
+                    return Ok(Accepted::Fail(e));
+                }
+                match stream::accepted(lua, &self.base.reactor, sock)? {
+                    Ok(ud) => Ok(Accepted::Stream(ud, addr::show(&peer))),
+                    Err(e) => Ok(Accepted::Fail(e)),
+                }
+            }
+            Err(e) if would_block(&e) => {
+                self.base.clear(Dir::Read);
+                Ok(Accepted::Block)
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED) | Some(libc::EINTR)) => Ok(Accepted::Block),
+            Err(e) => Ok(Accepted::Fail(e)),
+        }
+    }
+
+    fn close(&self) -> mlua::Result<()> {
+        if self.base.is_closed() {
+            return Ok(());
+        }
+        self.base.close();
+        self.sock.borrow_mut().take();
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
+        self.base.reactor.set_anchor(self.base.obj, false)
+    }
+}
+
+impl Drop for ListenerSrc {
+    fn drop(&mut self) {
+        if !self.base.is_closed() {
+            self.base.close();
+            if let Some(p) = &self.path {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+impl Pollable for ListenerSrc {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+    fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
+        if !(self.watching.get() && self.handler.get()) {
+            return Ok(());
+        }
+        // Bounded, so a connection flood cannot starve the other sources.
+        for _ in 0..READ_BUDGET * 4 {
+            if self.base.is_closed() || !self.watching.get() {
+                return Ok(());
+            }
+            match self.accept_one(lua)? {
+                Accepted::Stream(ud, peer) => {
+                    let mut args = MultiValue::new();
+                    args.push_back(Value::UserData(ud));
+                    args.extend(peer.into_lua_multi(lua)?);
+                    self.base.reactor.emit(lua, self.base.obj, "accept", args)?;
+                }
+                Accepted::Block => return Ok(()),
+                Accepted::Fail(e) => {
+                    // EMFILE and friends: report, and try again on a later turn.
+                    let (m, c) = (super::error::message(&e), super::error::errno(&e));
+                    self.base.reactor.emit(lua, self.base.obj, "error", (m, c))?;
+                    return Ok(());
+                }
+            }
+        }
+        self.base.reactor.again(self.base.key);
+        Ok(())
+    }
+}
+
+impl Waitable for ListenerSrc {
+    fn poll_ready(&self, dir: Dir) -> Option<bool> {
+        self.base.poll_ready(dir)
+    }
+    fn add_waiter(&self, dir: Dir, task: usize) {
+        self.base.add_waiter(dir, task)
+    }
+    fn remove_waiter(&self, task: usize) {
+        self.base.remove_waiter(task)
+    }
+}
+
+fn this(ud: &AnyUserData) -> mlua::Result<Rc<ListenerSrc>> {
+    Ok(Rc::clone(&ud.borrow::<Listener>()?.0))
+}
+
+impl UserData for Listener {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("fd", |_, l, ()| Ok(if l.0.base.is_closed() { -1 } else { l.0.base.fd }));
+        m.add_method("is_closed", |_, l, ()| Ok(l.0.base.is_closed()));
+        m.add_function("on", |_, (ud, f): (AnyUserData, Option<mlua::Function>)| {
+            let l = this(&ud)?;
+            l.handler.set(f.is_some());
+            ud.set_user_value(f)?;
+            l.update_active()
+        });
+        m.add_method("watch", |_, l, on: bool| {
+            l.0.watching.set(on);
+            if on && !l.0.base.is_closed() {
+                l.0.base.reactor.again(l.0.base.key);
+            }
+            l.0.update_active()
+        });
+        m.add_method("accept", |lua, l, ()| match l.0.accept_one(lua)? {
+            Accepted::Stream(ud, peer) => {
+                let mut out = MultiValue::new();
+                out.push_back(Value::UserData(ud));
+                out.extend(peer.into_lua_multi(lua)?);
+                Ok(out)
+            }
+            Accepted::Block => false.into_lua_multi(lua),
+            Accepted::Fail(e) => fail(lua, &e),
+        });
+        m.add_method("local_addr", |lua, l, ()| match l.0.sock.borrow().as_ref().map(|s| s.local_addr()) {
+            Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
+            Some(Err(e)) => fail(lua, &e),
+            None => fail_msg(lua, "socket is closed", libc::EBADF),
+        });
+        m.add_method("setopt", |lua, l, (name, v): (String, Value)| {
+            if l.0.base.is_closed() {
+                return fail_msg(lua, "socket is closed", libc::EBADF);
+            }
+            match sockopt::set(l.0.base.fd, &name, &v)? {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
+        m.add_method("getopt", |lua, l, name: String| {
+            if l.0.base.is_closed() {
+                return fail_msg(lua, "socket is closed", libc::EBADF);
+            }
+            match sockopt::get(lua, l.0.base.fd, &name)? {
+                Ok(v) => v.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
+        m.add_function("close", |_, ud: AnyUserData| {
+            let l = this(&ud)?;
+            l.close()?;
+            l.handler.set(false);
+            ud.set_user_value(Value::Nil)?;
+            Ok(true)
+        });
+        m.add_meta_method(mlua::MetaMethod::ToString, |_, l, ()| {
+            Ok(format!("rluanet.listener: {:p}", Rc::as_ptr(&l.0)))
+        });
+    }
+}
+
+/// Builds, binds and registers a listening socket.
+fn listen_on(lua: &Lua, target: SockAddr, backlog: i32, opts: Option<&mlua::Table>, path: Option<std::path::PathBuf>) -> mlua::Result<MultiValue> {
+    let reactor = reactor_of(lua)?;
+    let domain = target.domain();
+    let proto = if domain == Domain::UNIX { None } else { Some(socket2::Protocol::TCP) };
+    let sock = match Socket::new(domain, Type::STREAM.nonblocking().cloexec(), proto) {
+        Ok(s) => s,
+        Err(e) => return fail(lua, &e),
+    };
+    if domain != Domain::UNIX {
+        let reuse = match opts {
+            Some(o) => o.get::<Option<bool>>("reuseaddr")?.unwrap_or(true),
+            None => true,
+        };
+        let _ = sock.set_reuse_address(reuse);
+        if let Some(o) = opts {
+            if let Some(on) = o.get::<Option<bool>>("reuseport")? {
+                if let Err(e) = sock.set_reuse_port(on) {
+                    return fail(lua, &e);
+                }
+            }
+            if domain == Domain::IPV6 {
+                if let Some(on) = o.get::<Option<bool>>("v6only")? {
+                    if let Err(e) = sock.set_only_v6(on) {
+                        return fail(lua, &e);
+                    }
+                }
+            }
+        }
+    }
+    if let Err(e) = sock.bind(&target).and_then(|_| sock.listen(backlog)) {
+        return fail(lua, &e);
+    }
+    let obj = reactor.next_id();
+    let fd = sock.as_raw_fd();
+    let made = reactor.register(fd, obj, |base| ListenerSrc {
+        base,
+        sock: RefCell::new(Some(sock)),
+        watching: Cell::new(false),
+        handler: Cell::new(false),
+        path,
+    });
+    let src = match made {
+        Ok(s) => s,
+        Err(e) => return fail(lua, &e),
+    };
+    let ud = lua.create_userdata(Listener(src))?;
+    reactor.bind(obj, &ud)?;
+    ud.into_lua_multi(lua)
+}
+
+fn backlog(opts: Option<&mlua::Table>) -> mlua::Result<i32> {
+    let b = match opts {
+        Some(o) => o.get::<Option<i64>>("backlog")?.unwrap_or(1024),
+        None => 1024,
+    };
+    Ok(b.clamp(1, i32::MAX as i64) as i32)
+}
+
+/// `core.listen(ip, port [, {backlog=, reuseaddr=, reuseport=, v6only=}])`
+pub fn listen(lua: &Lua, ip: String, port: i64, opts: Option<mlua::Table>) -> mlua::Result<MultiValue> {
+    let a = addr::socket_addr(&ip, port)?;
+    listen_on(lua, a.into(), backlog(opts.as_ref())?, opts.as_ref(), None)
+}
+
+/// `core.listen_unix(path [, {backlog=}])`: the socket file is removed again on close.
+pub fn listen_unix(lua: &Lua, path: String, opts: Option<mlua::Table>) -> mlua::Result<MultiValue> {
+    let target = match SockAddr::unix(&path) {
+        Ok(a) => a,
+        Err(e) => return fail(lua, &e),
+    };
+    listen_on(lua, target, backlog(opts.as_ref())?, opts.as_ref(), Some(path.into()))
+}
+
+pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {
+    ud.borrow::<Listener>().ok().map(|l| Rc::clone(&l.0) as Rc<dyn Waitable>)
+}

@@ -1,0 +1,175 @@
+//! The core networking module, `rluanet.core`: what every dialect is built from.
+//! It knows sockets, TLS, DNS, timers and tasks, and nothing about any dialect.
+//!
+//! Conventions: failures caused by the system or a peer return `nil, message, errno`;
+//! misuse by the script (wrong types, bad values) raises an error. Reads return
+//! `data`, `false` (would block), `nil` (EOF). Times are seconds (floats).
+
+pub mod addr;
+pub mod buffer;
+pub mod datagram;
+pub mod error;
+pub mod listener;
+pub mod signal;
+pub mod sockopt;
+pub mod stream;
+pub mod timer;
+pub mod tls;
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
+use socket2::{Domain, SockAddr};
+
+use crate::reactor::{Dir, Family, Reactor, Resume, Waitable, seconds_of, wait_marker};
+use error::{fail, fail_msg, misuse};
+
+/// Name under which the module is `require`d.
+pub const MODULE: &str = "rluanet.core";
+
+/// The reactor of this Lua state, created on first use.
+pub fn reactor_of(lua: &Lua) -> mlua::Result<Rc<Reactor>> {
+    if let Some(r) = lua.app_data_ref::<Rc<Reactor>>() {
+        return Ok(Rc::clone(&r));
+    }
+    let r = Reactor::new(lua)?;
+    lua.set_app_data(Rc::clone(&r));
+    Ok(r)
+}
+
+/// The reactor if one was ever created (the runtime asks before running the loop).
+pub fn existing_reactor(lua: &Lua) -> Option<Rc<Reactor>> {
+    lua.app_data_ref::<Rc<Reactor>>().map(|r| Rc::clone(&r))
+}
+
+/// What `core.wait` can wait on.
+pub fn waitable_of(v: &Value) -> Option<Rc<dyn Waitable>> {
+    let Value::UserData(ud) = v else { return None };
+    stream::waitable(ud)
+        .or_else(|| listener::waitable(ud))
+        .or_else(|| datagram::waitable(ud))
+        .or_else(|| signal::waitable(ud))
+}
+
+fn resume_values(lua: &Lua, r: Resume) -> mlua::Result<MultiValue> {
+    match r {
+        Resume::Ready => true.into_lua_multi(lua),
+        Resume::Timeout | Resume::Args(_) => false.into_lua_multi(lua),
+        Resume::Closed => (Value::Nil, "closed").into_lua_multi(lua),
+    }
+}
+
+fn family(v: Option<String>) -> mlua::Result<Family> {
+    Ok(match v.as_deref() {
+        None | Some("any") => Family::Any,
+        Some("inet") | Some("ipv4") => Family::Inet,
+        Some("inet6") | Some("ipv6") => Family::Inet6,
+        Some(o) => return Err(misuse(format!("address family must be 'inet', 'inet6' or 'any' (got '{o}')"))),
+    })
+}
+
+/// Counts this process's open descriptors (for leak checks).
+fn open_fds() -> i64 {
+    let dir = if cfg!(target_os = "linux") { "/proc/self/fd" } else { "/dev/fd" };
+    std::fs::read_dir(dir).map(|d| d.count() as i64 - 1).unwrap_or(-1)
+}
+
+/// Builds the module table. The reactor itself is created lazily by the first call that
+/// needs it.
+pub fn open(lua: &Lua) -> mlua::Result<Table> {
+    let core = lua.create_table()?;
+    core.set("WAIT", wait_marker())?;
+
+    // Sockets.
+    core.set("connect", lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
+        let a = addr::socket_addr(&ip, port)?;
+        stream::connect(lua, a.into(), opts)
+    })?)?;
+    core.set("connect_unix", lua.create_function(|lua, path: String| match SockAddr::unix(&path) {
+        Ok(a) => stream::connect(lua, a, None),
+        Err(e) => fail(lua, &e),
+    })?)?;
+    core.set("listen", lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
+        listener::listen(lua, ip, port, opts)
+    })?)?;
+    core.set("listen_unix", lua.create_function(|lua, (path, opts): (String, Option<Table>)| {
+        listener::listen_unix(lua, path, opts)
+    })?)?;
+    core.set("udp", lua.create_function(|lua, fam: Option<String>| {
+        let d = match fam.as_deref() {
+            None | Some("inet") | Some("ipv4") => Domain::IPV4,
+            Some("inet6") | Some("ipv6") => Domain::IPV6,
+            Some(o) => return Err(misuse(format!("udp family must be 'inet' or 'inet6' (got '{o}')"))),
+        };
+        datagram::open(lua, d)
+    })?)?;
+    core.set("unix_dgram", lua.create_function(|lua, ()| datagram::open(lua, Domain::UNIX))?)?;
+    core.set("socketpair", lua.create_function(|lua, ()| stream::socketpair(lua))?)?;
+
+    // TLS contexts.
+    core.set("tls_client", lua.create_function(|lua, opts: Option<Table>| match tls::client(opts)? {
+        Ok(c) => lua.create_userdata(c)?.into_lua_multi(lua),
+        Err(m) => fail_msg(lua, m, libc::EPROTO),
+    })?)?;
+    core.set("tls_server", lua.create_function(|lua, opts: Table| match tls::server(opts)? {
+        Ok(s) => lua.create_userdata(s)?.into_lua_multi(lua),
+        Err(m) => fail_msg(lua, m, libc::EPROTO),
+    })?)?;
+
+    // DNS.
+    core.set("resolve", lua.create_function(|lua, (host, cb, fam): (String, Function, Option<String>)| {
+        let fam = family(fam)?;
+        match reactor_of(lua)?.resolve(host, fam, cb) {
+            Ok(()) => true.into_lua_multi(lua),
+            Err(e) => fail(lua, &e),
+        }
+    })?)?;
+    core.set("is_ip", lua.create_function(|_, s: String| Ok(addr::parse_ip(&s).is_ok()))?)?;
+
+    // Time, timers, signals.
+    let epoch = Instant::now();
+    core.set("now", lua.create_function(move |_, ()| Ok(epoch.elapsed().as_secs_f64()))?)?;
+    core.set("timer", lua.create_function(|lua, ()| timer::create(lua))?)?;
+    core.set("signal", lua.create_function(|lua, ()| signal::create(lua))?)?;
+
+    // Tasks and the loop.
+    core.set("spawn", lua.create_function(|lua, (f, args): (Function, MultiValue)| {
+        let thread = lua.create_thread(f)?;
+        reactor_of(lua)?.spawn(thread.clone(), args);
+        Ok(thread)
+    })?)?;
+    core.set("defer", lua.create_function(|lua, (f, args): (Function, MultiValue)| {
+        reactor_of(lua)?.defer(f, args);
+        Ok(())
+    })?)?;
+    core.set("block", lua.create_function(|lua, (target, dir, timeout): (Value, Option<String>, Value)| {
+        let t = waitable_of(&target);
+        if t.is_none() && !target.is_nil() {
+            return Err(misuse(format!("cannot wait on a {}", target.type_name())));
+        }
+        let dir = match dir.as_deref() {
+            None | Some("r") | Some("read") => Dir::Read,
+            Some("w") | Some("write") => Dir::Write,
+            Some(o) => return Err(misuse(format!("wait direction must be 'r' or 'w' (got '{o}')"))),
+        };
+        let r = reactor_of(lua)?.block(lua, t, dir, seconds_of(&timeout))?;
+        resume_values(lua, r)
+    })?)?;
+    core.set("run", lua.create_function(|lua, ()| reactor_of(lua)?.run(lua))?)?;
+    core.set("stats", lua.create_function(|lua, ()| {
+        let t = lua.create_table()?;
+        if let Some(r) = existing_reactor(lua) {
+            let (sources, anchored, tasks, timers) = r.stats();
+            t.set("sources", sources)?;
+            t.set("anchored", anchored)?;
+            t.set("tasks", tasks)?;
+            t.set("timers", timers)?;
+            t.set("alive", r.alive())?;
+        }
+        t.set("fds", open_fds())?;
+        Ok(t)
+    })?)?;
+    let _: Option<AnyUserData> = None;
+    Ok(core)
+}

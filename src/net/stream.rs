@@ -1,0 +1,929 @@
+//! Stream sockets (TCP and Unix, plain or TLS): non-blocking connect, reads into the
+//! reactor's shared buffer, a write queue with per-chunk completion, and the TLS handshake.
+//!
+//! Events a stream emits to its handler (`s:on(fn)` → `fn(event, ...)`):
+//! `connect`, `handshake`, `data`(chunk) or `readable` (per `s:watch`), `eof`,
+//! `sent`(tag) per tagged chunk handed to the kernel, `drain` when the queue empties,
+//! `error`(message, errno).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+
+use mlua::{AnyUserData, IntoLuaMulti, Lua, MultiValue, UserData, UserDataMethods, Value};
+use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsStream};
+use socket2::Socket;
+
+use super::buffer::Buffer;
+use super::error::{errno, fail, fail_msg, message, misuse, would_block};
+use super::{addr, reactor_of, sockopt, tls};
+use crate::reactor::{Dir, Pollable, READ_BUDGET, Reactor, SourceBase, Waitable};
+
+/// Default bound on bytes waiting in one stream's write queue.
+pub const QUEUE_LIMIT: usize = 64 * 1024 * 1024;
+/// Default bound on bytes a delimiter or byte-count read may buffer.
+pub const READ_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The socket as native-tls sees it: shared, so a failed handshake cannot close the fd
+/// behind the reactor's back.
+#[derive(Debug)]
+pub struct Shared(Rc<Socket>);
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Conn {
+    Plain,
+    Handshaking(MidHandshakeTlsStream<Shared>),
+    Tls(Box<TlsStream<Shared>>),
+    Dead,
+}
+
+enum TlsStart {
+    Client(native_tls::TlsConnector, String),
+    Server(native_tls::TlsAcceptor),
+}
+
+struct Chunk {
+    data: Vec<u8>,
+    off: usize,
+    tag: Option<Value>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Off,
+    Data,
+    Readable,
+}
+
+/// Outcome of one read attempt.
+enum Got {
+    Data(mlua::LuaString),
+    Block,
+    Eof,
+    Limit,
+    Fail(String, i32),
+}
+
+impl IntoLuaMulti for Got {
+    /// `data` | `false` (would block) | `nil` (EOF) | `nil, message, errno`.
+    fn into_lua_multi(self, lua: &Lua) -> mlua::Result<MultiValue> {
+        match self {
+            Got::Data(s) => s.into_lua_multi(lua),
+            Got::Block => false.into_lua_multi(lua),
+            Got::Eof => Value::Nil.into_lua_multi(lua),
+            Got::Limit => fail_msg(lua, "read buffer limit reached", libc::ENOBUFS),
+            Got::Fail(m, c) => fail_msg(lua, m, c),
+        }
+    }
+}
+
+pub struct StreamSrc {
+    base: SourceBase,
+    sock: RefCell<Option<Rc<Socket>>>,
+    conn: RefCell<Conn>,
+    connecting: Cell<bool>,
+    pending_tls: RefCell<Option<TlsStart>>,
+    failed: RefCell<Option<(String, i32)>>,
+    eof: Cell<bool>,
+    watch: Cell<Watch>,
+    handler: Cell<bool>,
+    hold: Cell<bool>,
+    inbuf: RefCell<Buffer>,
+    outq: RefCell<VecDeque<Chunk>>,
+    queued: Cell<usize>,
+    queue_limit: Cell<usize>,
+}
+
+pub struct Stream(pub Rc<StreamSrc>);
+
+impl StreamSrc {
+    /// Registers `sock` with the reactor and wraps it in a Lua object.
+    pub fn open(lua: &Lua, reactor: &Rc<Reactor>, sock: Socket, connecting: bool) -> mlua::Result<io::Result<AnyUserData>> {
+        let obj = reactor.next_id();
+        let fd = sock.as_raw_fd();
+        let sock = Rc::new(sock);
+        let made = reactor.register(fd, obj, |base| StreamSrc {
+            base,
+            sock: RefCell::new(Some(sock)),
+            conn: RefCell::new(Conn::Plain),
+            connecting: Cell::new(connecting),
+            pending_tls: RefCell::new(None),
+            failed: RefCell::new(None),
+            eof: Cell::new(false),
+            watch: Cell::new(Watch::Off),
+            handler: Cell::new(false),
+            hold: Cell::new(false),
+            inbuf: RefCell::new(Buffer::default()),
+            outq: RefCell::new(VecDeque::new()),
+            queued: Cell::new(0),
+            queue_limit: Cell::new(QUEUE_LIMIT),
+        });
+        let src = match made {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let ud = lua.create_userdata(Stream(Rc::clone(&src)))?;
+        reactor.bind(obj, &ud)?;
+        src.update_active()?;
+        Ok(Ok(ud))
+    }
+
+    fn socket(&self) -> Option<Rc<Socket>> {
+        self.sock.borrow().clone()
+    }
+
+    fn handshaking(&self) -> bool {
+        self.pending_tls.borrow().is_some() || matches!(*self.conn.borrow(), Conn::Handshaking(_))
+    }
+
+    fn is_tls(&self) -> bool {
+        !matches!(*self.conn.borrow(), Conn::Plain)
+    }
+
+    /// Anchors the object while it has something pending, so it survives being dropped by
+    /// the script and keeps the loop alive.
+    fn update_active(&self) -> mlua::Result<()> {
+        let b = &self.base;
+        let active = !b.is_closed()
+            && (self.hold.get()
+                || self.connecting.get()
+                || self.handshaking()
+                || !self.outq.borrow().is_empty()
+                || (self.handler.get() && self.watch.get() != Watch::Off && !self.eof.get() && self.failed.borrow().is_none()));
+        b.reactor.set_anchor(b.obj, active)
+    }
+
+    fn set_failed(&self, msg: String, code: i32) {
+        self.eof.set(true);
+        self.failed.borrow_mut().get_or_insert((msg, code));
+        self.outq.borrow_mut().clear();
+        self.queued.set(0);
+    }
+
+    fn failure(&self) -> Option<(String, i32)> {
+        self.failed.borrow().clone()
+    }
+
+    // ----- raw I/O ----------------------------------------------------------------------
+
+    fn io_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(sock) = self.socket() else { return Err(io::Error::from_raw_os_error(libc::EBADF)) };
+        let Ok(mut conn) = self.conn.try_borrow_mut() else { return Err(io::ErrorKind::WouldBlock.into()) };
+        match &mut *conn {
+            Conn::Plain => (&*sock).read(buf),
+            Conn::Tls(t) => t.read(buf),
+            Conn::Handshaking(_) => Err(io::ErrorKind::WouldBlock.into()),
+            Conn::Dead => Err(io::Error::from_raw_os_error(libc::EBADF)),
+        }
+    }
+
+    fn io_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let Some(sock) = self.socket() else { return Err(io::Error::from_raw_os_error(libc::EBADF)) };
+        let Ok(mut conn) = self.conn.try_borrow_mut() else { return Err(io::ErrorKind::WouldBlock.into()) };
+        match &mut *conn {
+            Conn::Plain => (&*sock).write(buf),
+            Conn::Tls(t) => t.write(buf),
+            Conn::Handshaking(_) => Err(io::ErrorKind::WouldBlock.into()),
+            Conn::Dead => Err(io::Error::from_raw_os_error(libc::EBADF)),
+        }
+    }
+
+    /// Whether writes may go to the kernel now.
+    fn open_for_io(&self) -> bool {
+        !self.base.is_closed() && !self.connecting.get() && !self.handshaking() && self.failed.borrow().is_none()
+    }
+
+    // ----- connect and TLS ---------------------------------------------------------------
+
+    /// `Some(result)` once a pending connect has finished (then TLS, if asked, starts).
+    fn finish_connect(&self) -> Option<Result<(), (String, i32)>> {
+        if !self.connecting.get() {
+            return Some(Ok(()));
+        }
+        if !self.base.writable() && !self.base.readable() {
+            return None;
+        }
+        let sock = self.socket()?;
+        let err = match sock.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match sock.peer_addr() {
+                Ok(_) => None,
+                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => return None,
+                Err(e) => Some(e),
+            },
+        };
+        self.connecting.set(false);
+        if let Some(e) = err {
+            let f = (message(&e), errno(&e));
+            self.set_failed(f.0.clone(), f.1);
+            return Some(Err(f));
+        }
+        if let Some(start) = self.pending_tls.borrow_mut().take() {
+            if let Some(Err(f)) = self.start_tls(start) {
+                return Some(Err(f));
+            }
+        }
+        Some(Ok(()))
+    }
+
+    fn start_tls(&self, start: TlsStart) -> Option<Result<(), (String, i32)>> {
+        let sock = Shared(self.socket()?);
+        let r = match start {
+            TlsStart::Client(c, name) => c.connect(&name, sock),
+            TlsStart::Server(a) => a.accept(sock),
+        };
+        self.settle(r)
+    }
+
+    /// Stores a handshake step's outcome; `None` while it still needs the network.
+    fn settle(&self, r: Result<TlsStream<Shared>, HandshakeError<Shared>>) -> Option<Result<(), (String, i32)>> {
+        match r {
+            Ok(t) => {
+                *self.conn.borrow_mut() = Conn::Tls(Box::new(t));
+                Some(Ok(()))
+            }
+            Err(HandshakeError::WouldBlock(mid)) => {
+                *self.conn.borrow_mut() = Conn::Handshaking(mid);
+                self.base.clear(Dir::Read);
+                None
+            }
+            Err(HandshakeError::Failure(e)) => {
+                *self.conn.borrow_mut() = Conn::Dead;
+                let f = (format!("TLS handshake failed: {e}"), libc::EPROTO);
+                self.set_failed(f.0.clone(), f.1);
+                Some(Err(f))
+            }
+        }
+    }
+
+    /// Advances a handshake in progress: `Some(Ok)` when done (or none was running).
+    fn progress_handshake(&self) -> Option<Result<(), (String, i32)>> {
+        if let Some(f) = self.failure() {
+            return Some(Err(f));
+        }
+        if self.pending_tls.borrow().is_some() {
+            return None;
+        }
+        let Ok(mut conn) = self.conn.try_borrow_mut() else { return None };
+        if !matches!(*conn, Conn::Handshaking(_)) {
+            return Some(Ok(()));
+        }
+        let Conn::Handshaking(mid) = std::mem::replace(&mut *conn, Conn::Dead) else { return None };
+        drop(conn);
+        self.settle(mid.handshake())
+    }
+
+    // ----- reading ----------------------------------------------------------------------
+
+    /// Reads up to `max` bytes from the buffer or the socket.
+    fn read_some(&self, lua: &Lua, max: usize) -> mlua::Result<Got> {
+        if !self.inbuf.borrow().is_empty() {
+            let bytes = self.inbuf.borrow_mut().take(max);
+            return Ok(Got::Data(lua.create_string(bytes)?));
+        }
+        if self.eof.get() {
+            return Ok(match self.failure() {
+                Some((m, c)) => Got::Fail(m, c),
+                None => Got::Eof,
+            });
+        }
+        self.with_read(max, |n, bytes| match n {
+            Ok(0) => Ok(Got::Eof),
+            Ok(_) => Ok(Got::Data(lua.create_string(bytes)?)),
+            Err(e) => Ok(e),
+        })
+    }
+
+    /// One read syscall into the shared buffer (or a private one if it is busy), then `f`
+    /// with the byte count (0 = EOF) and the bytes. Flags and EOF are updated here.
+    fn with_read<R>(&self, max: usize, f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>) -> mlua::Result<R> {
+        let reactor = Rc::clone(&self.base.reactor);
+        let mut own;
+        let mut shared = reactor.scratch.try_borrow_mut();
+        let buf: &mut [u8] = match shared.as_mut() {
+            Ok(b) => b,
+            Err(_) => {
+                own = vec![0u8; crate::reactor::SCRATCH_SIZE];
+                &mut own
+            }
+        };
+        let len = max.clamp(1, buf.len());
+        let r = self.io_read(&mut buf[..len]);
+        let n = match r {
+            Ok(0) => {
+                self.eof.set(true);
+                Ok(0)
+            }
+            Ok(n) => Ok(n),
+            Err(e) if would_block(&e) => {
+                self.base.clear(Dir::Read);
+                Err(Got::Block)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(Got::Block),
+            Err(e) => {
+                let (m, c) = (message(&e), errno(&e));
+                self.set_failed(m.clone(), c);
+                Err(Got::Fail(m, c))
+            }
+        };
+        let count = *n.as_ref().unwrap_or(&0);
+        f(n, &buf[..count])
+    }
+
+    /// Buffers more input: `Ok(true)` if bytes arrived, `Ok(false)` at EOF.
+    fn fill(&self, room: usize) -> mlua::Result<Result<bool, Got>> {
+        self.with_read(room, |n, bytes| {
+            Ok(match n {
+                Ok(0) => Ok(false),
+                Ok(_) => {
+                    self.inbuf.borrow_mut().extend(bytes);
+                    Ok(true)
+                }
+                Err(g) => Err(g),
+            })
+        })
+    }
+
+    /// Up to and including `delim`, once buffered; at most `limit` bytes are buffered.
+    fn read_until(&self, lua: &Lua, delim: &[u8], limit: usize) -> mlua::Result<Got> {
+        loop {
+            let found = self.inbuf.borrow_mut().find(delim);
+            if let Some(n) = found {
+                let bytes = self.inbuf.borrow_mut().take(n);
+                return Ok(Got::Data(lua.create_string(bytes)?));
+            }
+            let have = self.inbuf.borrow().len();
+            if have >= limit {
+                return Ok(Got::Limit);
+            }
+            if self.eof.get() {
+                return Ok(self.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)));
+            }
+            match self.fill(limit - have)? {
+                Ok(true) => {}
+                Ok(false) => return Ok(Got::Eof),
+                Err(g) => return Ok(g),
+            }
+        }
+    }
+
+    /// Exactly `n` bytes, once buffered.
+    fn read_exact(&self, lua: &Lua, n: usize) -> mlua::Result<Got> {
+        loop {
+            let have = self.inbuf.borrow().len();
+            if have >= n {
+                let bytes = self.inbuf.borrow_mut().take(n);
+                return Ok(Got::Data(lua.create_string(bytes)?));
+            }
+            if self.eof.get() {
+                return Ok(self.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)));
+            }
+            match self.fill(n - have)? {
+                Ok(true) => {}
+                Ok(false) => return Ok(Got::Eof),
+                Err(g) => return Ok(g),
+            }
+        }
+    }
+
+    // ----- writing ----------------------------------------------------------------------
+
+    /// Writes what the kernel takes now, without queueing: bytes written (0 if it would block
+    /// or queued data must go first).
+    fn send_now(&self, data: &[u8]) -> io::Result<usize> {
+        if let Some((m, c)) = self.failure() {
+            return Err(io::Error::new(io::Error::from_raw_os_error(c).kind(), m));
+        }
+        if !self.open_for_io() || !self.outq.borrow().is_empty() {
+            return Ok(0);
+        }
+        let mut done = 0;
+        while done < data.len() {
+            match self.io_write(&data[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if would_block(&e) => {
+                    self.base.clear(Dir::Write);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if done > 0 {
+                        break;
+                    }
+                    self.set_failed(message(&e), errno(&e));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Queues `data`; what can be written at once is. Completion of a tagged chunk is
+    /// reported as `sent`(tag), never from inside this call.
+    fn enqueue(&self, data: &[u8], tag: Option<Value>) -> Result<usize, (String, i32)> {
+        if self.base.is_closed() {
+            return Err(("socket is closed".into(), libc::EBADF));
+        }
+        if let Some(f) = self.failure() {
+            return Err(f);
+        }
+        if self.queued.get().saturating_add(data.len()) > self.queue_limit.get() {
+            return Err(("write queue full".into(), libc::ENOBUFS));
+        }
+        let written = if self.outq.borrow().is_empty() {
+            self.send_now(data).map_err(|e| (message(&e), errno(&e)))?
+        } else {
+            0
+        };
+        if written == data.len() {
+            if let Some(tag) = tag {
+                let r = &self.base.reactor;
+                r.defer_emit(self.base.obj, "sent", MultiValue::from_vec(vec![tag]));
+            }
+        } else {
+            self.outq.borrow_mut().push_back(Chunk { data: data[written..].to_vec(), off: 0, tag });
+            self.queued.set(self.queued.get() + data.len() - written);
+        }
+        Ok(self.queued.get())
+    }
+
+    /// Writes queued chunks until the kernel pushes back. Returns the tags of completed
+    /// chunks, whether the queue drained, and a write error.
+    fn flush(&self) -> (Vec<Value>, bool, Option<(String, i32)>) {
+        let mut tags = Vec::new();
+        if self.outq.borrow().is_empty() || !self.open_for_io() {
+            return (tags, false, None);
+        }
+        loop {
+            let mut q = self.outq.borrow_mut();
+            let Some(front) = q.front_mut() else { break };
+            match self.io_write(&front.data[front.off..]) {
+                Ok(n) => {
+                    front.off += n;
+                    self.queued.set(self.queued.get().saturating_sub(n));
+                    if front.off >= front.data.len() {
+                        if let Some(c) = q.pop_front() {
+                            tags.extend(c.tag);
+                        }
+                    } else if n == 0 {
+                        break;
+                    }
+                }
+                Err(e) if would_block(&e) => {
+                    self.base.clear(Dir::Write);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    drop(q);
+                    let f = (message(&e), errno(&e));
+                    self.set_failed(f.0.clone(), f.1);
+                    return (tags, false, Some(f));
+                }
+            }
+        }
+        let drained = self.outq.borrow().is_empty();
+        (tags, drained, None)
+    }
+
+    // ----- closing ----------------------------------------------------------------------
+
+    pub fn close(&self) -> mlua::Result<()> {
+        if self.base.is_closed() {
+            return Ok(());
+        }
+        if let Ok(mut conn) = self.conn.try_borrow_mut() {
+            if let Conn::Tls(t) = &mut *conn {
+                let _ = t.shutdown(); // best-effort close_notify; never waits
+            }
+            *conn = Conn::Dead;
+        }
+        self.base.close();
+        self.sock.borrow_mut().take();
+        self.outq.borrow_mut().clear();
+        self.queued.set(0);
+        self.base.reactor.set_anchor(self.base.obj, false)
+    }
+
+    fn emit(&self, lua: &Lua, event: &'static str, args: impl IntoLuaMulti) -> mlua::Result<bool> {
+        self.base.reactor.emit(lua, self.base.obj, event, args)?;
+        Ok(!self.base.is_closed())
+    }
+
+    /// Emits the outcome of a flush; false once the handler closed the stream.
+    fn emit_flush(&self, lua: &Lua, (tags, drained, err): (Vec<Value>, bool, Option<(String, i32)>)) -> mlua::Result<bool> {
+        for tag in tags {
+            if !self.emit(lua, "sent", tag)? {
+                return Ok(false);
+            }
+        }
+        if drained && !self.emit(lua, "drain", ())? {
+            return Ok(false);
+        }
+        if let Some((m, c)) = err {
+            return self.emit(lua, "error", (m, c));
+        }
+        Ok(true)
+    }
+}
+
+impl Drop for StreamSrc {
+    fn drop(&mut self) {
+        self.base.close();
+    }
+}
+
+impl Pollable for StreamSrc {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+
+    fn on_ready(&self, lua: &Lua, readable: bool, _writable: bool) -> mlua::Result<()> {
+        let r = self.drive(lua, readable);
+        self.update_active()?;
+        r
+    }
+}
+
+impl StreamSrc {
+    fn drive(&self, lua: &Lua, readable_edge: bool) -> mlua::Result<()> {
+        if self.connecting.get() {
+            match self.finish_connect() {
+                None => return Ok(()),
+                Some(Err((m, c))) => {
+                    self.base.wake_all();
+                    self.emit(lua, "error", (m, c))?;
+                    return Ok(());
+                }
+                Some(Ok(())) => {
+                    self.base.wake_all();
+                    if !self.emit(lua, "connect", ())? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if self.handshaking() {
+            match self.progress_handshake() {
+                None => return Ok(()),
+                Some(Err((m, c))) => {
+                    self.base.wake_all();
+                    self.emit(lua, "error", (m, c))?;
+                    return Ok(());
+                }
+                Some(Ok(())) => {
+                    self.base.wake_all();
+                    if !self.emit(lua, "handshake", ())? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if !self.emit_flush(lua, self.flush())? {
+            return Ok(());
+        }
+        match self.watch.get() {
+            Watch::Off => {}
+            Watch::Readable => {
+                if readable_edge && self.base.readable() {
+                    self.emit(lua, "readable", ())?;
+                }
+            }
+            Watch::Data => {
+                for _ in 0..READ_BUDGET {
+                    if self.base.is_closed() || self.watch.get() != Watch::Data || self.eof.get() {
+                        return Ok(());
+                    }
+                    match self.read_some(lua, usize::MAX)? {
+                        Got::Data(s) => {
+                            self.emit(lua, "data", s)?;
+                        }
+                        Got::Block | Got::Limit => return Ok(()),
+                        Got::Eof => {
+                            self.emit(lua, "eof", ())?;
+                            return Ok(());
+                        }
+                        Got::Fail(m, c) => {
+                            self.emit(lua, "error", (m, c))?;
+                            return Ok(());
+                        }
+                    }
+                }
+                self.base.reactor.again(self.base.key);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Waitable for StreamSrc {
+    fn poll_ready(&self, dir: Dir) -> Option<bool> {
+        if self.base.is_closed() {
+            return None;
+        }
+        if self.failed.borrow().is_some() {
+            return Some(true);
+        }
+        if self.connecting.get() || self.handshaking() {
+            return Some(false);
+        }
+        Some(match dir {
+            Dir::Read => self.base.readable() || self.eof.get() || !self.inbuf.borrow().is_empty(),
+            Dir::Write => self.base.writable(),
+        })
+    }
+    fn add_waiter(&self, dir: Dir, task: usize) {
+        self.base.add_waiter(dir, task)
+    }
+    fn remove_waiter(&self, task: usize) {
+        self.base.remove_waiter(task)
+    }
+}
+
+fn this(ud: &AnyUserData) -> mlua::Result<Rc<StreamSrc>> {
+    Ok(Rc::clone(&ud.borrow::<Stream>()?.0))
+}
+
+fn byte_count(v: Option<i64>, default: usize, what: &str) -> mlua::Result<usize> {
+    match v {
+        None => Ok(default),
+        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        Some(n) => Err(misuse(format!("{what} must be positive (got {n})"))),
+    }
+}
+
+impl UserData for Stream {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("fd", |_, s, ()| Ok(if s.0.base.is_closed() { -1 } else { s.0.base.fd }));
+        m.add_method("is_closed", |_, s, ()| Ok(s.0.base.is_closed()));
+        m.add_method("is_tls", |_, s, ()| Ok(s.0.is_tls()));
+
+        // Callback mode.
+        m.add_function("on", |_, (ud, f): (AnyUserData, Option<mlua::Function>)| {
+            let s = this(&ud)?;
+            s.handler.set(f.is_some());
+            ud.set_user_value(f)?;
+            s.update_active()
+        });
+        m.add_method("watch", |lua, s, mode: Option<String>| {
+            let w = match mode.as_deref() {
+                None | Some("off") => Watch::Off,
+                Some("data") => Watch::Data,
+                Some("readable") => Watch::Readable,
+                Some(o) => return Err(misuse(format!("watch mode must be 'data', 'readable' or 'off' (got '{o}')"))),
+            };
+            let was = s.0.watch.replace(w);
+            if w != Watch::Off && was != w && !s.0.base.is_closed() {
+                // Data may already be waiting: look again on the next turn.
+                s.0.base.reactor.again(s.0.base.key);
+            }
+            let _ = lua;
+            s.0.update_active()
+        });
+        m.add_method("hold", |_, s, on: bool| {
+            s.0.hold.set(on);
+            s.0.update_active()
+        });
+
+        // State.
+        m.add_method("connected", |lua, s, ()| {
+            let s = &s.0;
+            match s.finish_connect() {
+                None => false.into_lua_multi(lua),
+                Some(Ok(())) => {
+                    s.update_active()?;
+                    true.into_lua_multi(lua)
+                }
+                Some(Err((m, c))) => {
+                    s.update_active()?;
+                    fail_msg(lua, m, c)
+                }
+            }
+        });
+        m.add_method("starttls", |lua, s, (ctx, name): (AnyUserData, Option<String>)| {
+            let s = &s.0;
+            if s.is_tls() || s.handshaking() {
+                return fail_msg(lua, "TLS already started", libc::EALREADY);
+            }
+            if s.base.is_closed() {
+                return fail_msg(lua, "socket is closed", libc::EBADF);
+            }
+            let start = if let Ok(c) = ctx.borrow::<tls::TlsClient>() {
+                TlsStart::Client(c.0.clone(), name.unwrap_or_default())
+            } else if let Ok(a) = ctx.borrow::<tls::TlsServer>() {
+                TlsStart::Server(a.0.clone())
+            } else {
+                return Err(misuse("starttls expects a TLS context from core.tls_client or core.tls_server"));
+            };
+            if s.connecting.get() {
+                *s.pending_tls.borrow_mut() = Some(start);
+            } else if let Some(Err((m, c))) = s.start_tls(start) {
+                s.update_active()?;
+                return fail_msg(lua, m, c);
+            } else {
+                // Completed or in progress: the loop takes it from here.
+                s.base.reactor.again(s.base.key);
+            }
+            s.update_active()?;
+            true.into_lua_multi(lua)
+        });
+        m.add_method("handshake", |lua, s, ()| {
+            let s = &s.0;
+            if s.connecting.get() {
+                return match s.finish_connect() {
+                    Some(Err((m, c))) => fail_msg(lua, m, c),
+                    _ => false.into_lua_multi(lua),
+                };
+            }
+            let r = s.progress_handshake();
+            s.update_active()?;
+            match r {
+                None => false.into_lua_multi(lua),
+                Some(Ok(())) => true.into_lua_multi(lua),
+                Some(Err((m, c))) => fail_msg(lua, m, c),
+            }
+        });
+        m.add_method("tls_info", |lua, s, ()| {
+            let conn = s.0.conn.borrow();
+            let Conn::Tls(t) = &*conn else { return Ok(Value::Nil) };
+            let info = lua.create_table()?;
+            if let Ok(Some(p)) = t.negotiated_alpn() {
+                info.set("alpn", lua.create_string(p)?)?;
+            }
+            if let Ok(Some(c)) = t.peer_certificate() {
+                if let Ok(der) = c.to_der() {
+                    info.set("peer_certificate", lua.create_string(der)?)?;
+                }
+            }
+            Ok(Value::Table(info))
+        });
+
+        // Reading.
+        m.add_method("read", |lua, s, max: Option<i64>| {
+            let max = byte_count(max, usize::MAX, "read size")?;
+            s.0.read_some(lua, max)
+        });
+        m.add_method("read_until", |lua, s, (delim, limit): (mlua::LuaString, Option<i64>)| {
+            let d = delim.as_bytes();
+            if d.is_empty() {
+                return Err(misuse("read_until: empty delimiter"));
+            }
+            let limit = byte_count(limit, READ_LIMIT, "read limit")?;
+            s.0.read_until(lua, &d, limit)
+        });
+        m.add_method("read_exact", |lua, s, n: i64| {
+            let n = byte_count(Some(n), 0, "read size")?;
+            s.0.read_exact(lua, n)
+        });
+        m.add_method("buffered", |_, s, ()| Ok(s.0.inbuf.borrow().len()));
+
+        // Writing.
+        m.add_method("send", |lua, s, data: mlua::LuaString| match s.0.send_now(&data.as_bytes()) {
+            Ok(n) => n.into_lua_multi(lua),
+            Err(e) => fail(lua, &e),
+        });
+        m.add_method("queue", |lua, s, (data, tag): (mlua::LuaString, Value)| {
+            let tag = if tag.is_nil() { None } else { Some(tag) };
+            let r = s.0.enqueue(&data.as_bytes(), tag);
+            s.0.update_active()?;
+            match r {
+                Ok(n) => n.into_lua_multi(lua),
+                Err((m, c)) => fail_msg(lua, m, c),
+            }
+        });
+        m.add_method("pending", |_, s, ()| Ok(s.0.queued.get()));
+        m.add_method("set_queue_limit", |_, s, n: i64| {
+            s.0.queue_limit.set(byte_count(Some(n), 0, "queue limit")?);
+            Ok(())
+        });
+
+        // Addresses and options.
+        m.add_method("local_addr", |lua, s, ()| match s.0.socket().map(|k| k.local_addr()) {
+            Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
+            Some(Err(e)) => fail(lua, &e),
+            None => fail_msg(lua, "socket is closed", libc::EBADF),
+        });
+        m.add_method("peer_addr", |lua, s, ()| match s.0.socket().map(|k| k.peer_addr()) {
+            Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
+            Some(Err(e)) => fail(lua, &e),
+            None => fail_msg(lua, "socket is closed", libc::EBADF),
+        });
+        m.add_method("setopt", |lua, s, (name, v): (String, Value)| {
+            if s.0.base.is_closed() {
+                return fail_msg(lua, "socket is closed", libc::EBADF);
+            }
+            match sockopt::set(s.0.base.fd, &name, &v)? {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
+        m.add_method("getopt", |lua, s, name: String| {
+            if s.0.base.is_closed() {
+                return fail_msg(lua, "socket is closed", libc::EBADF);
+            }
+            match sockopt::get(lua, s.0.base.fd, &name)? {
+                Ok(v) => v.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
+        m.add_method("shutdown", |lua, s, how: Option<String>| {
+            let how = match how.as_deref() {
+                Some("r") | Some("read") => std::net::Shutdown::Read,
+                None | Some("w") | Some("write") => std::net::Shutdown::Write,
+                Some("rw") | Some("both") => std::net::Shutdown::Both,
+                Some(o) => return Err(misuse(format!("shutdown: 'r', 'w' or 'rw' expected (got '{o}')"))),
+            };
+            match s.0.socket().map(|k| k.shutdown(how)) {
+                Some(Ok(())) => true.into_lua_multi(lua),
+                Some(Err(e)) => fail(lua, &e),
+                None => fail_msg(lua, "socket is closed", libc::EBADF),
+            }
+        });
+        m.add_function("close", |_, ud: AnyUserData| {
+            let s = this(&ud)?;
+            s.close()?;
+            s.handler.set(false);
+            ud.set_user_value(Value::Nil)?;
+            Ok(true)
+        });
+        m.add_meta_method(mlua::MetaMethod::ToString, |_, s, ()| {
+            Ok(format!("rluanet.stream ({}): {:p}", if s.0.base.is_closed() { "closed" } else { "fd " }, Rc::as_ptr(&s.0)))
+        });
+    }
+}
+
+/// `core.connect(ip, port [, opts])` and `core.connect_unix(path)`: a stream that is
+/// connecting; `connect`/`error` (or `s:connected()`) tell how it went.
+pub fn connect(lua: &Lua, target: socket2::SockAddr, opts: Option<mlua::Table>) -> mlua::Result<MultiValue> {
+    let reactor = reactor_of(lua)?;
+    let domain = target.domain();
+    let proto = if domain == socket2::Domain::UNIX { None } else { Some(socket2::Protocol::TCP) };
+    let sock = match Socket::new(domain, socket2::Type::STREAM.nonblocking().cloexec(), proto) {
+        Ok(s) => s,
+        Err(e) => return fail(lua, &e),
+    };
+    if let Some(o) = &opts {
+        if let Some(ip) = o.get::<Option<String>>("bind")? {
+            let port = o.get::<Option<i64>>("bind_port")?.unwrap_or(0);
+            let local = addr::socket_addr(&ip, port)?;
+            if let Err(e) = sock.bind(&local.into()) {
+                return fail(lua, &e);
+            }
+        }
+        if let Some(true) = o.get::<Option<bool>>("nodelay")? {
+            let _ = sock.set_tcp_nodelay(true);
+        }
+    }
+    let connecting = match sock.connect(&target) {
+        Ok(()) => false,
+        Err(e) if would_block(&e) => true,
+        Err(e) => return fail(lua, &e),
+    };
+    match StreamSrc::open(lua, &reactor, sock, connecting)? {
+        Ok(ud) => ud.into_lua_multi(lua),
+        Err(e) => fail(lua, &e),
+    }
+}
+
+/// `core.socketpair()`: two connected Unix streams.
+pub fn socketpair(lua: &Lua) -> mlua::Result<MultiValue> {
+    let reactor = reactor_of(lua)?;
+    let (a, b) = match Socket::pair(socket2::Domain::UNIX, socket2::Type::STREAM.nonblocking().cloexec(), None) {
+        Ok(p) => p,
+        Err(e) => return fail(lua, &e),
+    };
+    let a = match StreamSrc::open(lua, &reactor, a, false)? {
+        Ok(ud) => ud,
+        Err(e) => return fail(lua, &e),
+    };
+    let b = match StreamSrc::open(lua, &reactor, b, false)? {
+        Ok(ud) => ud,
+        Err(e) => return fail(lua, &e),
+    };
+    (a, b).into_lua_multi(lua)
+}
+
+pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {
+    ud.borrow::<Stream>().ok().map(|s| Rc::clone(&s.0) as Rc<dyn Waitable>)
+}
+
+/// A stream accepted by a listener.
+pub fn accepted(lua: &Lua, reactor: &Rc<Reactor>, sock: Socket) -> mlua::Result<io::Result<AnyUserData>> {
+    StreamSrc::open(lua, reactor, sock, false)
+}

@@ -1,0 +1,503 @@
+//! The event loop: one `polling` poller in edge mode, timers, tasks and a DNS pool.
+//!
+//! Every descriptor is registered once for both directions in edge-triggered mode, so no
+//! system call re-arms it per event. The reactor keeps a readiness flag per direction;
+//! an I/O call that would block clears it, and the next edge sets it again.
+
+mod dns;
+mod source;
+mod tasks;
+mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashSet, VecDeque};
+use std::num::NonZeroUsize;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlua::{AnyUserData, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Thread, Value};
+use mlua::thread::ThreadStatus;
+use polling::{Event, Events, PollMode, Poller};
+use slab::Slab;
+
+pub use dns::{DnsResult, Family};
+pub use source::{Dir, Pollable, SourceBase, Waitable};
+pub use tasks::Resume;
+use tasks::{Parked, Task, Tasks};
+pub use timers::TimerAction;
+use timers::Timers;
+
+enum Deferred {
+    Call(Function, MultiValue),
+    Emit(i64, &'static str, MultiValue),
+}
+
+/// Size of the shared read buffer every socket reads into.
+pub const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// How much one source may read in one turn before others get theirs.
+pub const READ_BUDGET: usize = 16;
+
+/// Marker a task yields to ask the loop to park it (`prelude.lua` receives it as `core.WAIT`).
+static WAIT_MARKER: u8 = 0;
+
+pub fn wait_marker() -> LightUserData {
+    LightUserData(&WAIT_MARKER as *const u8 as *mut std::ffi::c_void)
+}
+
+/// Wakes the reactor from another thread (the REPL's line editor, for one).
+#[derive(Clone)]
+pub struct Waker(Arc<Poller>);
+
+impl Waker {
+    pub fn wake(&self) {
+        let _ = self.0.notify();
+    }
+}
+
+pub struct Reactor {
+    poller: Arc<Poller>,
+    sources: RefCell<Slab<Weak<dyn Pollable>>>,
+    events: Cell<Option<Events>>,
+    /// Sources whose I/O stopped at the read budget; they get another turn at once.
+    again: RefCell<Vec<usize>>,
+    pub(crate) timers: RefCell<Timers>,
+    tasks: RefCell<Tasks>,
+    deferred: RefCell<VecDeque<Deferred>>,
+    dns: RefCell<Option<dns::DnsPool>>,
+    dns_waiting: RefCell<Slab<Function>>,
+    /// Lua objects by id: `objects` holds them weakly (for dispatch), `anchors` strongly
+    /// while they have pending activity (which also keeps the loop alive).
+    objects: Table,
+    anchors: Table,
+    anchored: RefCell<HashSet<i64>>,
+    next_obj: Cell<i64>,
+    pub(crate) scratch: RefCell<Box<[u8]>>,
+    /// Interned event names, so emitting does not allocate.
+    names: RefCell<std::collections::HashMap<&'static str, mlua::LuaString>>,
+}
+
+impl Reactor {
+    pub fn new(lua: &Lua) -> mlua::Result<Rc<Reactor>> {
+        let poller = Poller::new().map_err(mlua::Error::external)?;
+        let objects = lua.create_table()?;
+        let weak = lua.create_table()?;
+        weak.set("__mode", "v")?;
+        objects.set_metatable(Some(weak))?;
+        Ok(Rc::new(Reactor {
+            poller: Arc::new(poller),
+            sources: RefCell::new(Slab::new()),
+            events: Cell::new(None),
+            again: RefCell::new(Vec::new()),
+            timers: RefCell::new(Timers::default()),
+            tasks: RefCell::new(Tasks::default()),
+            deferred: RefCell::new(VecDeque::new()),
+            dns: RefCell::new(None),
+            dns_waiting: RefCell::new(Slab::new()),
+            objects,
+            anchors: lua.create_table()?,
+            anchored: RefCell::new(HashSet::new()),
+            next_obj: Cell::new(1),
+            scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
+            names: RefCell::new(Default::default()),
+        }))
+    }
+
+    // ----- objects --------------------------------------------------------------------------
+
+    /// A fresh object id (bind it to its Lua object with [`Reactor::bind`]).
+    pub fn next_id(&self) -> i64 {
+        let id = self.next_obj.get();
+        self.next_obj.set(id + 1);
+        id
+    }
+
+    /// The Lua object with id `id`, unless it was collected.
+    pub fn object(&self, id: i64) -> mlua::Result<Option<AnyUserData>> {
+        Ok(match self.objects.raw_get::<Value>(id)? {
+            Value::UserData(ud) => Some(ud),
+            _ => None,
+        })
+    }
+
+    /// Lets the loop find object `id` (weakly) to emit events to it.
+    pub fn bind(&self, id: i64, ud: &AnyUserData) -> mlua::Result<()> {
+        self.objects.raw_set(id, ud)
+    }
+
+    /// Anchors (or releases) object `id`: an anchored object is never collected and keeps
+    /// the loop alive.
+    pub fn set_anchor(&self, id: i64, on: bool) -> mlua::Result<()> {
+        let changed = {
+            let mut set = self.anchored.borrow_mut();
+            if on { set.insert(id) } else { set.remove(&id) }
+        };
+        if changed {
+            if on {
+                let v: Value = self.objects.raw_get(id)?;
+                self.anchors.raw_set(id, v)?;
+            } else {
+                self.anchors.raw_set(id, Value::Nil)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self, lua: &Lua, name: &'static str) -> mlua::Result<mlua::LuaString> {
+        if let Some(s) = self.names.borrow().get(name) {
+            return Ok(s.clone());
+        }
+        let s = lua.create_string(name)?;
+        self.names.borrow_mut().insert(name, s.clone());
+        Ok(s)
+    }
+
+    /// Calls object `id`'s handler (its user value) as `handler(event, ...)`.
+    /// Objects without a handler, or already collected, ignore events.
+    pub fn emit(&self, lua: &Lua, id: i64, event: &'static str, args: impl IntoLuaMulti) -> mlua::Result<()> {
+        let ud: Value = self.objects.raw_get(id)?;
+        let Value::UserData(ud) = ud else { return Ok(()) };
+        let Ok(Value::Function(f)) = ud.user_value::<Value>() else { return Ok(()) };
+        let mut argv = args.into_lua_multi(lua)?;
+        argv.push_front(Value::String(self.name(lua, event)?));
+        f.call::<()>(argv)
+    }
+
+    /// Runs `f(args)` on a later loop turn.
+    pub fn defer(&self, f: Function, args: MultiValue) {
+        self.deferred.borrow_mut().push_back(Deferred::Call(f, args));
+    }
+
+    /// Emits an event on a later loop turn (for results known inside an API call, which
+    /// must never call back re-entrantly).
+    pub fn defer_emit(&self, id: i64, event: &'static str, args: MultiValue) {
+        self.deferred.borrow_mut().push_back(Deferred::Emit(id, event, args));
+    }
+
+    /// A handle other threads use to wake the loop.
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::clone(&self.poller))
+    }
+
+    // ----- descriptors ----------------------------------------------------------------------
+
+    /// Registers `fd` for both directions, edge-triggered, and builds its source with the key.
+    pub fn register<T: Pollable + 'static>(
+        self: &Rc<Self>,
+        fd: RawFd,
+        obj: i64,
+        make: impl FnOnce(SourceBase) -> T,
+    ) -> std::io::Result<Rc<T>> {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let key = entry.key();
+        let src = Rc::new(make(SourceBase::new(Rc::clone(self), key, obj, fd)));
+        // SAFETY: the source owns `fd` and deregisters it (`SourceBase::close`) before closing it.
+        unsafe { self.poller.add_with_mode(fd, Event::all(key), PollMode::Edge)? };
+        let weak: Weak<dyn Pollable> = Rc::downgrade(&src) as Weak<dyn Pollable>;
+        entry.insert(weak);
+        Ok(src)
+    }
+
+    pub(crate) fn deregister(&self, key: usize, fd: RawFd) {
+        // SAFETY: called while the descriptor is still open (before its owner drops it).
+        let _ = self.poller.delete(unsafe { BorrowedFd::borrow_raw(fd) });
+        if let Ok(mut s) = self.sources.try_borrow_mut() {
+            s.try_remove(key);
+        }
+    }
+
+    /// Asks for another I/O pass on `key` next turn (it stopped at its read budget).
+    pub fn again(&self, key: usize) {
+        self.again.borrow_mut().push(key);
+    }
+
+    // ----- timers ---------------------------------------------------------------------------
+
+    pub fn timer_create(&self, action: TimerAction) -> usize {
+        self.timers.borrow_mut().create(action)
+    }
+    pub fn timer_arm(&self, id: usize, after: Duration) {
+        let at = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        self.timers.borrow_mut().arm(id, at);
+    }
+    pub fn timer_disarm(&self, id: usize) {
+        if let Ok(mut t) = self.timers.try_borrow_mut() {
+            t.disarm(id);
+        }
+    }
+    pub fn timer_remove(&self, id: usize) {
+        if let Ok(mut t) = self.timers.try_borrow_mut() {
+            t.remove(id);
+        }
+    }
+
+    // ----- DNS ------------------------------------------------------------------------------
+
+    /// Starts resolving `host`; `cb(addresses)` or `cb(nil, message, code)` runs from the loop.
+    pub fn resolve(&self, host: String, family: Family, cb: Function) -> std::io::Result<()> {
+        let id = self.dns_waiting.borrow_mut().insert(cb);
+        let mut pool = self.dns.borrow_mut();
+        let pool = pool.get_or_insert_with(|| dns::DnsPool::new(Arc::clone(&self.poller)));
+        if let Err(e) = pool.submit(id, host, family) {
+            self.dns_waiting.borrow_mut().try_remove(id);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn deliver_dns(&self, lua: &Lua) -> mlua::Result<()> {
+        loop {
+            let next = match self.dns.borrow().as_ref() {
+                Some(pool) => pool.results.try_recv().ok(),
+                None => None,
+            };
+            let Some((id, result)) = next else { return Ok(()) };
+            let Some(cb) = self.dns_waiting.borrow_mut().try_remove(id) else { continue };
+            match result {
+                Ok(ips) => {
+                    let list = lua.create_sequence_from(ips.iter().map(|ip| ip.to_string()))?;
+                    cb.call::<()>(list)?;
+                }
+                Err((msg, code)) => cb.call::<()>((Value::Nil, msg, code))?,
+            }
+        }
+    }
+
+    // ----- tasks ----------------------------------------------------------------------------
+
+    /// Starts `f(args)` as a task on the next turn.
+    pub fn spawn(&self, thread: Thread, args: MultiValue) -> usize {
+        let mut tasks = self.tasks.borrow_mut();
+        let id = tasks.all.insert(Task { thread, parked: None });
+        tasks.runnable.push_back((id, Resume::Args(args)));
+        id
+    }
+
+    /// Makes a parked task runnable (from readiness, a signal, close or its timeout).
+    pub fn wake_task(&self, id: usize, res: Resume) {
+        let parked = {
+            let Ok(mut tasks) = self.tasks.try_borrow_mut() else { return };
+            let Some(task) = tasks.all.get_mut(id) else { return };
+            let Some(parked) = task.parked.take() else { return };
+            tasks.runnable.push_back((id, res));
+            parked
+        };
+        if let Some(timer) = parked.timer {
+            self.timer_remove(timer);
+        }
+        if let Some(target) = parked.target {
+            target.remove_waiter(id);
+        }
+    }
+
+    fn park(&self, id: usize, target: Option<Rc<dyn Waitable>>, dir: Dir, timeout: Option<Duration>) {
+        if let Some(t) = &target {
+            match t.poll_ready(dir) {
+                Some(true) => return self.requeue(id, Resume::Ready),
+                None => return self.requeue(id, Resume::Closed),
+                Some(false) => {}
+            }
+        }
+        if target.is_none() && timeout.is_none() {
+            // Waiting on nothing, forever: treat as a plain yield rather than hang.
+            return self.requeue(id, Resume::Timeout);
+        }
+        let timer = timeout.map(|d| {
+            let t = self.timer_create(TimerAction::WakeTask(id));
+            self.timer_arm(t, d);
+            t
+        });
+        if let Some(t) = &target {
+            t.add_waiter(dir, id);
+        }
+        if let Some(task) = self.tasks.borrow_mut().all.get_mut(id) {
+            task.parked = Some(Parked { target, timer });
+        }
+    }
+
+    fn requeue(&self, id: usize, res: Resume) {
+        self.tasks.borrow_mut().runnable.push_back((id, res));
+    }
+
+    fn run_tasks(&self, lua: &Lua) -> mlua::Result<()> {
+        let n = self.tasks.borrow().runnable.len();
+        for _ in 0..n {
+            let Some((id, res)) = self.tasks.borrow_mut().runnable.pop_front() else { break };
+            let Some(thread) = self.tasks.borrow().all.get(id).map(|t| t.thread.clone()) else { continue };
+            let args: MultiValue = match res {
+                Resume::Args(a) => a,
+                Resume::Ready => true.into_lua_multi(lua)?,
+                Resume::Timeout => false.into_lua_multi(lua)?,
+                Resume::Closed => (Value::Nil, "closed").into_lua_multi(lua)?,
+            };
+            let out = thread.resume::<MultiValue>(args);
+            let out = match out {
+                Ok(v) => v,
+                Err(e) => {
+                    self.tasks.borrow_mut().all.try_remove(id);
+                    return Err(e);
+                }
+            };
+            if thread.status() != ThreadStatus::Resumable {
+                self.tasks.borrow_mut().all.try_remove(id);
+                continue;
+            }
+            match out.front() {
+                Some(Value::LightUserData(m)) if *m == wait_marker() => {
+                    let target = out.get(1).and_then(crate::net::waitable_of);
+                    let dir = match out.get(2) {
+                        Some(Value::String(s)) if s.as_bytes().first() == Some(&b'w') => Dir::Write,
+                        _ => Dir::Read,
+                    };
+                    let timeout = out.get(3).and_then(seconds_of);
+                    self.park(id, target, dir, timeout);
+                }
+                _ => self.requeue(id, Resume::Args(MultiValue::new())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits on the main thread (not inside a task) by running the loop until `target` is
+    /// ready or the timeout passes. Other sockets, timers and tasks keep being served.
+    pub fn block(&self, lua: &Lua, target: Option<Rc<dyn Waitable>>, dir: Dir, timeout: Option<Duration>) -> mlua::Result<Resume> {
+        let deadline = timeout.map(|d| Instant::now().checked_add(d).unwrap_or_else(far_future));
+        loop {
+            if let Some(t) = &target {
+                match t.poll_ready(dir) {
+                    Some(true) => return Ok(Resume::Ready),
+                    None => return Ok(Resume::Closed),
+                    Some(false) => {}
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Resume::Timeout);
+            }
+            if target.is_none() && deadline.is_none() {
+                return Ok(Resume::Timeout);
+            }
+            self.turn(lua, deadline)?;
+        }
+    }
+
+    // ----- the loop -------------------------------------------------------------------------
+
+    /// Whether anything can still produce an event.
+    pub fn alive(&self) -> bool {
+        !self.anchored.borrow().is_empty()
+            || !self.tasks.borrow().all.is_empty()
+            || !self.dns_waiting.borrow().is_empty()
+            || !self.deferred.borrow().is_empty()
+    }
+
+    /// Counts of live things, for tests and `core.stats()`.
+    pub fn stats(&self) -> (usize, usize, usize, usize) {
+        (
+            self.sources.borrow().len(),
+            self.anchored.borrow().len(),
+            self.tasks.borrow().all.len(),
+            self.timers.borrow().armed_count(),
+        )
+    }
+
+    /// Runs until nothing is alive.
+    pub fn run(&self, lua: &Lua) -> mlua::Result<()> {
+        while self.alive() {
+            self.turn(lua, None)?;
+        }
+        Ok(())
+    }
+
+    /// One loop iteration: poll (bounded by timers, `limit` and pending work), then
+    /// dispatch readiness, DNS results, due timers, deferred calls and runnable tasks.
+    pub fn turn(&self, lua: &Lua, limit: Option<Instant>) -> mlua::Result<()> {
+        let now = Instant::now();
+        let busy = !self.tasks.borrow().runnable.is_empty()
+            || !self.deferred.borrow().is_empty()
+            || !self.again.borrow().is_empty();
+        let mut until = self.timers.borrow_mut().next_deadline();
+        if let Some(l) = limit {
+            until = Some(until.map_or(l, |u| u.min(l)));
+        }
+        let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
+
+        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN)));
+        events.clear();
+        if let Err(e) = self.poller.wait(&mut events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.events.set(Some(events));
+                return Err(mlua::Error::external(e));
+            }
+        }
+        let ready: Vec<(usize, bool, bool)> = events.iter().map(|e| (e.key, e.readable, e.writable)).collect();
+        self.events.set(Some(events));
+
+        // Deferred results come first: they describe calls made before this turn's I/O.
+        let n = self.deferred.borrow().len();
+        for _ in 0..n {
+            let Some(d) = self.deferred.borrow_mut().pop_front() else { break };
+            match d {
+                Deferred::Call(f, args) => f.call::<()>(args)?,
+                Deferred::Emit(id, event, args) => self.emit(lua, id, event, args)?,
+            }
+        }
+        let again = std::mem::take(&mut *self.again.borrow_mut());
+        for key in again {
+            self.dispatch(lua, key, false, false)?;
+        }
+        for (key, r, w) in ready {
+            self.dispatch(lua, key, r, w)?;
+        }
+        self.deliver_dns(lua)?;
+        self.fire_timers(lua)?;
+        self.run_tasks(lua)
+    }
+
+    fn dispatch(&self, lua: &Lua, key: usize, r: bool, w: bool) -> mlua::Result<()> {
+        let src = self.sources.borrow().get(key).and_then(Weak::upgrade);
+        let Some(src) = src else { return Ok(()) };
+        if src.base().is_closed() {
+            return Ok(());
+        }
+        src.base().mark(r, w);
+        src.on_ready(lua, r, w)
+    }
+
+    fn fire_timers(&self, lua: &Lua) -> mlua::Result<()> {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        {
+            let mut timers = self.timers.borrow_mut();
+            while let Some(t) = timers.pop_due(now) {
+                due.push(t);
+            }
+        }
+        for (_, action) in due {
+            match action {
+                TimerAction::WakeTask(task) => self.wake_task(task, Resume::Timeout),
+                TimerAction::Object(obj) => crate::net::timer::fire(lua, self, obj)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// Converts a Lua number of seconds into a duration (`nil` or NaN: none; negative: zero).
+pub fn seconds_of(v: &Value) -> Option<Duration> {
+    let s = match v {
+        Value::Integer(i) => *i as f64,
+        Value::Number(n) => *n,
+        _ => return None,
+    };
+    if s.is_nan() {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::from_secs(86400 * 365 * 30)))
+}

@@ -1,0 +1,98 @@
+//! A timer wheel in its simplest form: a binary heap of deadlines with lazy cancellation.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use slab::Slab;
+
+/// What happens when a timer is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerAction {
+    /// Emit `"timer"` to the Lua object with this key.
+    Object(i64),
+    /// Resume a waiting task with a timeout.
+    WakeTask(usize),
+}
+
+struct Entry {
+    action: TimerAction,
+    /// Bumped on every (re)arm so stale heap entries are skipped.
+    generation: u64,
+    armed: bool,
+}
+
+#[derive(Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64, usize, u64)>>,
+    entries: Slab<Entry>,
+    seq: u64,
+    armed: usize,
+}
+
+impl Timers {
+    pub fn create(&mut self, action: TimerAction) -> usize {
+        self.entries.insert(Entry { action, generation: 0, armed: false })
+    }
+
+    /// Arms (or re-arms) timer `id` for `at`. Timers due at the same instant fire in arming order.
+    pub fn arm(&mut self, id: usize, at: Instant) {
+        let Some(e) = self.entries.get_mut(id) else { return };
+        e.generation += 1;
+        if !e.armed {
+            e.armed = true;
+            self.armed += 1;
+        }
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, id, e.generation)));
+    }
+
+    pub fn disarm(&mut self, id: usize) {
+        if let Some(e) = self.entries.get_mut(id) {
+            e.generation += 1;
+            if e.armed {
+                e.armed = false;
+                self.armed -= 1;
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: usize) {
+        self.disarm(id);
+        self.entries.try_remove(id);
+    }
+
+    pub fn is_armed(&self, id: usize) -> bool {
+        self.entries.get(id).is_some_and(|e| e.armed)
+    }
+
+    pub fn armed_count(&self) -> usize {
+        self.armed
+    }
+
+    /// The earliest live deadline, dropping stale heap entries on the way.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, _, id, generation))) = self.heap.peek().copied() {
+            match self.entries.get(id) {
+                Some(e) if e.armed && e.generation == generation => return Some(at),
+                _ => {
+                    self.heap.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// Pops one timer due at or before `now`, disarming it.
+    pub fn pop_due(&mut self, now: Instant) -> Option<(usize, TimerAction)> {
+        let at = self.next_deadline()?;
+        if at > now {
+            return None;
+        }
+        let Reverse((_, _, id, _)) = self.heap.pop()?;
+        let e = self.entries.get_mut(id)?;
+        e.armed = false;
+        self.armed -= 1;
+        Some((id, e.action))
+    }
+}

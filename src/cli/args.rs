@@ -57,8 +57,7 @@ pub fn command() -> Command {
 pub fn parse(argv: Vec<String>) -> Result<Args, String> {
     let m = command().try_get_matches_from(&argv).map_err(|e| {
         let text = e.to_string();
-        let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
-        first
+        text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string()
     })?;
     let mut steps: Vec<(usize, Step)> = Vec::new();
     if let (Some(vals), Some(idx)) = (m.get_many::<String>("execute"), m.indices_of("execute")) {

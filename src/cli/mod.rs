@@ -18,12 +18,7 @@ fn fail(msg: &str) -> i32 {
 }
 
 pub fn version_line() -> String {
-    format!(
-        "rlua-net {} ({}, {})",
-        env!("CARGO_PKG_VERSION"),
-        runtime::lua_release(),
-        runtime::tls_library_version()
-    )
+    format!("rlua-net {} ({}, {})", env!("CARGO_PKG_VERSION"), runtime::lua_release(), runtime::tls_library_version())
 }
 
 fn list_dialects() {
@@ -97,7 +92,9 @@ pub fn main() -> i32 {
     }
     for step in &args.steps {
         let r = match step {
-            args::Step::Exec(code) => rt.load_chunk(code.as_bytes(), "=(command line)").and_then(|f| rt.call(&f, MultiValue::new())),
+            args::Step::Exec(code) => {
+                rt.load_chunk(code.as_bytes(), "=(command line)").and_then(|f| rt.call(&f, MultiValue::new()))
+            }
             args::Step::Require(g, m) => rt.require(g, m),
         };
         if let Err(e) = r {

@@ -12,8 +12,7 @@ pub fn parse_ip(s: &str) -> mlua::Result<IpAddr> {
     let t = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
     // Drop an IPv6 zone (`fe80::1%eth0`): std does not parse it, and loopback tests never need it.
     let t = t.split('%').next().unwrap_or(t);
-    t.parse::<IpAddr>()
-        .map_err(|_| misuse(format!("invalid IP address '{s}' (resolve host names first)")))
+    t.parse::<IpAddr>().map_err(|_| misuse(format!("invalid IP address '{s}' (resolve host names first)")))
 }
 
 pub fn socket_addr(ip: &str, port: i64) -> mlua::Result<SocketAddr> {

@@ -198,7 +198,13 @@ impl UserData for Listener {
 }
 
 /// Builds, binds and registers a listening socket.
-fn listen_on(lua: &Lua, target: SockAddr, backlog: i32, opts: Option<&mlua::Table>, path: Option<std::path::PathBuf>) -> mlua::Result<MultiValue> {
+fn listen_on(
+    lua: &Lua,
+    target: SockAddr,
+    backlog: i32,
+    opts: Option<&mlua::Table>,
+    path: Option<std::path::PathBuf>,
+) -> mlua::Result<MultiValue> {
     let reactor = reactor_of(lua)?;
     let domain = target.domain();
     let proto = if domain == Domain::UNIX { None } else { Some(socket2::Protocol::TCP) };

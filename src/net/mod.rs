@@ -82,49 +82,71 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     core.set("WAIT", wait_marker())?;
 
     // Sockets.
-    core.set("connect", lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
-        let a = addr::socket_addr(&ip, port)?;
-        stream::connect(lua, a.into(), opts)
-    })?)?;
-    core.set("connect_unix", lua.create_function(|lua, path: String| match SockAddr::unix(&path) {
-        Ok(a) => stream::connect(lua, a, None),
-        Err(e) => fail(lua, &e),
-    })?)?;
-    core.set("listen", lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
-        listener::listen(lua, ip, port, opts)
-    })?)?;
-    core.set("listen_unix", lua.create_function(|lua, (path, opts): (String, Option<Table>)| {
-        listener::listen_unix(lua, path, opts)
-    })?)?;
-    core.set("udp", lua.create_function(|lua, fam: Option<String>| {
-        let d = match fam.as_deref() {
-            None | Some("inet") | Some("ipv4") => Domain::IPV4,
-            Some("inet6") | Some("ipv6") => Domain::IPV6,
-            Some(o) => return Err(misuse(format!("udp family must be 'inet' or 'inet6' (got '{o}')"))),
-        };
-        datagram::open(lua, d)
-    })?)?;
+    core.set(
+        "connect",
+        lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
+            let a = addr::socket_addr(&ip, port)?;
+            stream::connect(lua, a.into(), opts)
+        })?,
+    )?;
+    core.set(
+        "connect_unix",
+        lua.create_function(|lua, path: String| match SockAddr::unix(&path) {
+            Ok(a) => stream::connect(lua, a, None),
+            Err(e) => fail(lua, &e),
+        })?,
+    )?;
+    core.set(
+        "listen",
+        lua.create_function(|lua, (ip, port, opts): (String, i64, Option<Table>)| {
+            listener::listen(lua, ip, port, opts)
+        })?,
+    )?;
+    core.set(
+        "listen_unix",
+        lua.create_function(|lua, (path, opts): (String, Option<Table>)| listener::listen_unix(lua, path, opts))?,
+    )?;
+    core.set(
+        "udp",
+        lua.create_function(|lua, fam: Option<String>| {
+            let d = match fam.as_deref() {
+                None | Some("inet") | Some("ipv4") => Domain::IPV4,
+                Some("inet6") | Some("ipv6") => Domain::IPV6,
+                Some(o) => return Err(misuse(format!("udp family must be 'inet' or 'inet6' (got '{o}')"))),
+            };
+            datagram::open(lua, d)
+        })?,
+    )?;
     core.set("unix_dgram", lua.create_function(|lua, ()| datagram::open(lua, Domain::UNIX))?)?;
     core.set("socketpair", lua.create_function(|lua, ()| stream::socketpair(lua))?)?;
 
     // TLS contexts.
-    core.set("tls_client", lua.create_function(|lua, opts: Option<Table>| match tls::client(opts)? {
-        Ok(c) => lua.create_userdata(c)?.into_lua_multi(lua),
-        Err(m) => fail_msg(lua, m, libc::EPROTO),
-    })?)?;
-    core.set("tls_server", lua.create_function(|lua, opts: Table| match tls::server(opts)? {
-        Ok(s) => lua.create_userdata(s)?.into_lua_multi(lua),
-        Err(m) => fail_msg(lua, m, libc::EPROTO),
-    })?)?;
+    core.set(
+        "tls_client",
+        lua.create_function(|lua, opts: Option<Table>| match tls::client(opts)? {
+            Ok(c) => lua.create_userdata(c)?.into_lua_multi(lua),
+            Err(m) => fail_msg(lua, m, libc::EPROTO),
+        })?,
+    )?;
+    core.set(
+        "tls_server",
+        lua.create_function(|lua, opts: Table| match tls::server(opts)? {
+            Ok(s) => lua.create_userdata(s)?.into_lua_multi(lua),
+            Err(m) => fail_msg(lua, m, libc::EPROTO),
+        })?,
+    )?;
 
     // DNS.
-    core.set("resolve", lua.create_function(|lua, (host, cb, fam): (String, Function, Option<String>)| {
-        let fam = family(fam)?;
-        match reactor_of(lua)?.resolve(host, fam, cb) {
-            Ok(()) => true.into_lua_multi(lua),
-            Err(e) => fail(lua, &e),
-        }
-    })?)?;
+    core.set(
+        "resolve",
+        lua.create_function(|lua, (host, cb, fam): (String, Function, Option<String>)| {
+            let fam = family(fam)?;
+            match reactor_of(lua)?.resolve(host, fam, cb) {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        })?,
+    )?;
     core.set("is_ip", lua.create_function(|_, s: String| Ok(addr::parse_ip(&s).is_ok()))?)?;
 
     // Time, timers, signals.
@@ -134,42 +156,54 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     core.set("signal", lua.create_function(|lua, ()| signal::create(lua))?)?;
 
     // Tasks and the loop.
-    core.set("spawn", lua.create_function(|lua, (f, args): (Function, MultiValue)| {
-        let thread = lua.create_thread(f)?;
-        reactor_of(lua)?.spawn(thread.clone(), args);
-        Ok(thread)
-    })?)?;
-    core.set("defer", lua.create_function(|lua, (f, args): (Function, MultiValue)| {
-        reactor_of(lua)?.defer(f, args);
-        Ok(())
-    })?)?;
-    core.set("block", lua.create_function(|lua, (target, dir, timeout): (Value, Option<String>, Value)| {
-        let t = waitable_of(&target);
-        if t.is_none() && !target.is_nil() {
-            return Err(misuse(format!("cannot wait on a {}", target.type_name())));
-        }
-        let dir = match dir.as_deref() {
-            None | Some("r") | Some("read") => Dir::Read,
-            Some("w") | Some("write") => Dir::Write,
-            Some(o) => return Err(misuse(format!("wait direction must be 'r' or 'w' (got '{o}')"))),
-        };
-        let r = reactor_of(lua)?.block(lua, t, dir, seconds_of(&timeout))?;
-        resume_values(lua, r)
-    })?)?;
+    core.set(
+        "spawn",
+        lua.create_function(|lua, (f, args): (Function, MultiValue)| {
+            let thread = lua.create_thread(f)?;
+            reactor_of(lua)?.spawn(thread.clone(), args);
+            Ok(thread)
+        })?,
+    )?;
+    core.set(
+        "defer",
+        lua.create_function(|lua, (f, args): (Function, MultiValue)| {
+            reactor_of(lua)?.defer(f, args);
+            Ok(())
+        })?,
+    )?;
+    core.set(
+        "block",
+        lua.create_function(|lua, (target, dir, timeout): (Value, Option<String>, Value)| {
+            let t = waitable_of(&target);
+            if t.is_none() && !target.is_nil() {
+                return Err(misuse(format!("cannot wait on a {}", target.type_name())));
+            }
+            let dir = match dir.as_deref() {
+                None | Some("r") | Some("read") => Dir::Read,
+                Some("w") | Some("write") => Dir::Write,
+                Some(o) => return Err(misuse(format!("wait direction must be 'r' or 'w' (got '{o}')"))),
+            };
+            let r = reactor_of(lua)?.block(lua, t, dir, seconds_of(&timeout))?;
+            resume_values(lua, r)
+        })?,
+    )?;
     core.set("run", lua.create_function(|lua, ()| reactor_of(lua)?.run(lua))?)?;
-    core.set("stats", lua.create_function(|lua, ()| {
-        let t = lua.create_table()?;
-        if let Some(r) = existing_reactor(lua) {
-            let (sources, anchored, tasks, timers) = r.stats();
-            t.set("sources", sources)?;
-            t.set("anchored", anchored)?;
-            t.set("tasks", tasks)?;
-            t.set("timers", timers)?;
-            t.set("alive", r.alive())?;
-        }
-        t.set("fds", open_fds())?;
-        Ok(t)
-    })?)?;
+    core.set(
+        "stats",
+        lua.create_function(|lua, ()| {
+            let t = lua.create_table()?;
+            if let Some(r) = existing_reactor(lua) {
+                let (sources, anchored, tasks, timers) = r.stats();
+                t.set("sources", sources)?;
+                t.set("anchored", anchored)?;
+                t.set("tasks", tasks)?;
+                t.set("timers", timers)?;
+                t.set("alive", r.alive())?;
+            }
+            t.set("fds", open_fds())?;
+            Ok(t)
+        })?,
+    )?;
     let _: Option<AnyUserData> = None;
     Ok(core)
 }

@@ -60,7 +60,11 @@ impl UserData for Signal {
 }
 
 pub fn create(lua: &mlua::Lua) -> mlua::Result<Signal> {
-    Ok(Signal(Rc::new(SignalInner { reactor: reactor_of(lua)?, set: Cell::new(false), waiters: RefCell::new(Vec::new()) })))
+    Ok(Signal(Rc::new(SignalInner {
+        reactor: reactor_of(lua)?,
+        set: Cell::new(false),
+        waiters: RefCell::new(Vec::new()),
+    })))
 }
 
 pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {

@@ -10,8 +10,23 @@ use super::error::misuse;
 
 /// The option names `setopt`/`getopt` accept.
 pub const NAMES: &[&str] = &[
-    "nodelay", "keepalive", "keepidle", "keepintvl", "keepcnt", "reuseaddr", "reuseport", "broadcast",
-    "rcvbuf", "sndbuf", "linger", "ttl", "v6only", "multicast_ttl", "multicast_loop", "error", "type",
+    "nodelay",
+    "keepalive",
+    "keepidle",
+    "keepintvl",
+    "keepcnt",
+    "reuseaddr",
+    "reuseport",
+    "broadcast",
+    "rcvbuf",
+    "sndbuf",
+    "linger",
+    "ttl",
+    "v6only",
+    "multicast_ttl",
+    "multicast_loop",
+    "error",
+    "type",
 ];
 
 fn with<R>(fd: RawFd, f: impl FnOnce(SockRef<'_>) -> R) -> R {
@@ -40,12 +55,16 @@ fn int(v: &Value, name: &str) -> mlua::Result<u32> {
 
 /// Sets option `name`; `Ok(Err(io))` is a system refusal, `Err` a misuse.
 pub fn set(fd: RawFd, name: &str, v: &Value) -> mlua::Result<std::io::Result<()>> {
-    Ok(with(fd, |s| -> mlua::Result<std::io::Result<()>> {
+    with(fd, |s| -> mlua::Result<std::io::Result<()>> {
         Ok(match name {
             "nodelay" => s.set_tcp_nodelay(flag(v, name)?),
             "keepalive" => s.set_keepalive(flag(v, name)?),
-            "keepidle" => s.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(int(v, name)? as u64))),
-            "keepintvl" => s.set_tcp_keepalive(&TcpKeepalive::new().with_interval(Duration::from_secs(int(v, name)? as u64))),
+            "keepidle" => {
+                s.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(int(v, name)? as u64)))
+            }
+            "keepintvl" => {
+                s.set_tcp_keepalive(&TcpKeepalive::new().with_interval(Duration::from_secs(int(v, name)? as u64)))
+            }
             "keepcnt" => s.set_tcp_keepalive(&TcpKeepalive::new().with_retries(int(v, name)?)),
             "reuseaddr" => s.set_reuse_address(flag(v, name)?),
             "reuseport" => s.set_reuse_port(flag(v, name)?),
@@ -62,7 +81,7 @@ pub fn set(fd: RawFd, name: &str, v: &Value) -> mlua::Result<std::io::Result<()>
             "multicast_loop" => s.set_multicast_loop_v4(flag(v, name)?),
             _ => return Err(misuse(format!("unknown socket option '{name}'"))),
         })
-    })?)
+    })
 }
 
 /// Reads option `name`.
@@ -93,7 +112,7 @@ pub fn get(lua: &Lua, fd: RawFd, name: &str) -> mlua::Result<std::io::Result<Val
             "multicast_ttl" => lua_ok!(s.multicast_ttl_v4()),
             "multicast_loop" => lua_ok!(s.multicast_loop_v4()),
             "error" => lua_ok!(s.take_error().map(|e| e.and_then(|e| e.raw_os_error()).unwrap_or(0))),
-            "type" => lua_ok!(s.r#type().map(|t| i32::from(t))),
+            "type" => lua_ok!(s.r#type().map(i32::from)),
             _ => return Err(misuse(format!("unknown socket option '{name}'"))),
         })
     })

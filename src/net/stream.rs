@@ -98,6 +98,8 @@ pub struct StreamSrc {
     conn: RefCell<Conn>,
     connecting: Cell<bool>,
     pending_tls: RefCell<Option<TlsStart>>,
+    /// A TLS handshake finished but `handshake` was not emitted yet.
+    announce_tls: Cell<bool>,
     failed: RefCell<Option<(String, i32)>>,
     eof: Cell<bool>,
     watch: Cell<Watch>,
@@ -113,7 +115,12 @@ pub struct Stream(pub Rc<StreamSrc>);
 
 impl StreamSrc {
     /// Registers `sock` with the reactor and wraps it in a Lua object.
-    pub fn open(lua: &Lua, reactor: &Rc<Reactor>, sock: Socket, connecting: bool) -> mlua::Result<io::Result<AnyUserData>> {
+    pub fn open(
+        lua: &Lua,
+        reactor: &Rc<Reactor>,
+        sock: Socket,
+        connecting: bool,
+    ) -> mlua::Result<io::Result<AnyUserData>> {
         let obj = reactor.next_id();
         let fd = sock.as_raw_fd();
         let sock = Rc::new(sock);
@@ -123,6 +130,7 @@ impl StreamSrc {
             conn: RefCell::new(Conn::Plain),
             connecting: Cell::new(connecting),
             pending_tls: RefCell::new(None),
+            announce_tls: Cell::new(false),
             failed: RefCell::new(None),
             eof: Cell::new(false),
             watch: Cell::new(Watch::Off),
@@ -164,7 +172,10 @@ impl StreamSrc {
                 || self.connecting.get()
                 || self.handshaking()
                 || !self.outq.borrow().is_empty()
-                || (self.handler.get() && self.watch.get() != Watch::Off && !self.eof.get() && self.failed.borrow().is_none()));
+                || (self.handler.get()
+                    && self.watch.get() != Watch::Off
+                    && !self.eof.get()
+                    && self.failed.borrow().is_none()));
         b.reactor.set_anchor(b.obj, active)
     }
 
@@ -242,6 +253,7 @@ impl StreamSrc {
     }
 
     fn start_tls(&self, start: TlsStart) -> Option<Result<(), (String, i32)>> {
+        self.announce_tls.set(true);
         let sock = Shared(self.socket()?);
         let r = match start {
             TlsStart::Client(c, name) => c.connect(&name, sock),
@@ -311,7 +323,11 @@ impl StreamSrc {
 
     /// One read syscall into the shared buffer (or a private one if it is busy), then `f`
     /// with the byte count (0 = EOF) and the bytes. Flags and EOF are updated here.
-    fn with_read<R>(&self, max: usize, f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>) -> mlua::Result<R> {
+    fn with_read<R>(
+        &self,
+        max: usize,
+        f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>,
+    ) -> mlua::Result<R> {
         let reactor = Rc::clone(&self.base.reactor);
         let mut own;
         let mut shared = reactor.scratch.try_borrow_mut();
@@ -446,11 +462,8 @@ impl StreamSrc {
         if self.queued.get().saturating_add(data.len()) > self.queue_limit.get() {
             return Err(("write queue full".into(), libc::ENOBUFS));
         }
-        let written = if self.outq.borrow().is_empty() {
-            self.send_now(data).map_err(|e| (message(&e), errno(&e)))?
-        } else {
-            0
-        };
+        let written =
+            if self.outq.borrow().is_empty() { self.send_now(data).map_err(|e| (message(&e), errno(&e)))? } else { 0 };
         if written == data.len() {
             if let Some(tag) = tag {
                 let r = &self.base.reactor;
@@ -527,7 +540,11 @@ impl StreamSrc {
     }
 
     /// Emits the outcome of a flush; false once the handler closed the stream.
-    fn emit_flush(&self, lua: &Lua, (tags, drained, err): (Vec<Value>, bool, Option<(String, i32)>)) -> mlua::Result<bool> {
+    fn emit_flush(
+        &self,
+        lua: &Lua,
+        (tags, drained, err): (Vec<Value>, bool, Option<(String, i32)>),
+    ) -> mlua::Result<bool> {
         for tag in tags {
             if !self.emit(lua, "sent", tag)? {
                 return Ok(false);
@@ -583,16 +600,18 @@ impl StreamSrc {
             match self.progress_handshake() {
                 None => return Ok(()),
                 Some(Err((m, c))) => {
+                    self.announce_tls.set(false);
                     self.base.wake_all();
                     self.emit(lua, "error", (m, c))?;
                     return Ok(());
                 }
-                Some(Ok(())) => {
-                    self.base.wake_all();
-                    if !self.emit(lua, "handshake", ())? {
-                        return Ok(());
-                    }
-                }
+                Some(Ok(())) => self.base.wake_all(),
+            }
+        }
+        if self.announce_tls.get() && matches!(*self.conn.borrow(), Conn::Tls(_)) {
+            self.announce_tls.set(false);
+            if !self.emit(lua, "handshake", ())? {
+                return Ok(());
             }
         }
         if !self.emit_flush(lua, self.flush())? {
@@ -601,7 +620,9 @@ impl StreamSrc {
         match self.watch.get() {
             Watch::Off => {}
             Watch::Readable => {
-                if readable_edge && self.base.readable() {
+                // Level semantics on our flag: the handler reads until `false` (or stops
+                // watching); until then every turn with an event for us says so again.
+                if self.base.readable() || !self.inbuf.borrow().is_empty() || (self.eof.get() && readable_edge) {
                     self.emit(lua, "readable", ())?;
                 }
             }
@@ -863,7 +884,11 @@ impl UserData for Stream {
             Ok(true)
         });
         m.add_meta_method(mlua::MetaMethod::ToString, |_, s, ()| {
-            Ok(format!("rluanet.stream ({}): {:p}", if s.0.base.is_closed() { "closed" } else { "fd " }, Rc::as_ptr(&s.0)))
+            Ok(format!(
+                "rluanet.stream ({}): {:p}",
+                if s.0.base.is_closed() { "closed" } else { "fd " },
+                Rc::as_ptr(&s.0)
+            ))
         });
     }
 }
@@ -896,7 +921,14 @@ pub fn connect(lua: &Lua, target: socket2::SockAddr, opts: Option<mlua::Table>) 
         Err(e) => return fail(lua, &e),
     };
     match StreamSrc::open(lua, &reactor, sock, connecting)? {
-        Ok(ud) => ud.into_lua_multi(lua),
+        Ok(ud) => {
+            if !connecting {
+                // Connected at once (Unix sockets do): still report it from the loop.
+                let obj = ud.borrow::<Stream>()?.0.base.obj;
+                reactor.defer_emit(obj, "connect", MultiValue::new());
+            }
+            ud.into_lua_multi(lua)
+        }
         Err(e) => fail(lua, &e),
     }
 }

@@ -58,9 +58,7 @@ impl DnsPool {
         if self.idle.load(Ordering::Acquire) == 0 && self.workers < MAX_WORKERS {
             self.spawn_worker()?;
         }
-        self.jobs
-            .send(Job { id, host, family })
-            .map_err(|_| std::io::Error::other("DNS worker pool stopped"))
+        self.jobs.send(Job { id, host, family }).map_err(|_| std::io::Error::other("DNS worker pool stopped"))
     }
 
     fn spawn_worker(&mut self) -> std::io::Result<()> {
@@ -101,8 +99,7 @@ pub fn lookup(host: &str, family: Family) -> DnsResult {
         socktype: libc::SOCK_STREAM,
         protocol: 0,
     };
-    let iter = dns_lookup::getaddrinfo(Some(host), None, Some(hints))
-        .map_err(|e| (e.to_string(), e.error_num()))?;
+    let iter = dns_lookup::getaddrinfo(Some(host), None, Some(hints)).map_err(|e| (e.to_string(), e.error_num()))?;
     let mut out: Vec<IpAddr> = Vec::new();
     for ai in iter.flatten() {
         let ip = ai.sockaddr.ip();

@@ -17,8 +17,8 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{AnyUserData, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Thread, Value};
 use mlua::thread::ThreadStatus;
+use mlua::{AnyUserData, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Thread, Value};
 use polling::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
@@ -363,7 +363,13 @@ impl Reactor {
 
     /// Waits on the main thread (not inside a task) by running the loop until `target` is
     /// ready or the timeout passes. Other sockets, timers and tasks keep being served.
-    pub fn block(&self, lua: &Lua, target: Option<Rc<dyn Waitable>>, dir: Dir, timeout: Option<Duration>) -> mlua::Result<Resume> {
+    pub fn block(
+        &self,
+        lua: &Lua,
+        target: Option<Rc<dyn Waitable>>,
+        dir: Dir,
+        timeout: Option<Duration>,
+    ) -> mlua::Result<Resume> {
         let deadline = timeout.map(|d| Instant::now().checked_add(d).unwrap_or_else(far_future));
         loop {
             if let Some(t) = &target {
@@ -424,7 +430,10 @@ impl Reactor {
         }
         let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
 
-        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN)));
+        let mut events = self
+            .events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN)));
         events.clear();
         if let Err(e) = self.poller.wait(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
@@ -444,12 +453,15 @@ impl Reactor {
                 Deferred::Emit(id, event, args) => self.emit(lua, id, event, args)?,
             }
         }
-        let again = std::mem::take(&mut *self.again.borrow_mut());
-        for key in again {
-            self.dispatch(lua, key, false, false)?;
-        }
-        for (key, r, w) in ready {
-            self.dispatch(lua, key, r, w)?;
+        let mut pending: Vec<(usize, bool, bool)> =
+            std::mem::take(&mut *self.again.borrow_mut()).into_iter().map(|k| (k, false, false)).collect();
+        pending.extend(ready);
+        for (i, &(key, r, w)) in pending.iter().enumerate() {
+            if let Err(e) = self.dispatch(lua, key, r, w) {
+                // An edge is never seen twice: give the rest their turn next time.
+                self.again.borrow_mut().extend(pending[i + 1..].iter().map(|p| p.0));
+                return Err(e);
+            }
         }
         self.deliver_dns(lua)?;
         self.fire_timers(lua)?;
@@ -468,20 +480,15 @@ impl Reactor {
 
     fn fire_timers(&self, lua: &Lua) -> mlua::Result<()> {
         let now = Instant::now();
-        let mut due = Vec::new();
-        {
-            let mut timers = self.timers.borrow_mut();
-            while let Some(t) = timers.pop_due(now) {
-                due.push(t);
-            }
-        }
-        for (_, action) in due {
+        // Timers armed while firing wait for the next turn, even at zero delay.
+        let last = self.timers.borrow().last_seq();
+        loop {
+            let Some((_, action)) = self.timers.borrow_mut().pop_due(now, last) else { return Ok(()) };
             match action {
                 TimerAction::WakeTask(task) => self.wake_task(task, Resume::Timeout),
                 TimerAction::Object(obj) => crate::net::timer::fire(lua, self, obj)?,
             }
         }
-        Ok(())
     }
 }
 

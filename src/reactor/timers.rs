@@ -83,10 +83,16 @@ impl Timers {
         None
     }
 
-    /// Pops one timer due at or before `now`, disarming it.
-    pub fn pop_due(&mut self, now: Instant) -> Option<(usize, TimerAction)> {
+    /// The arming sequence number of the newest timer.
+    pub fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Pops one timer due at or before `now` and armed at or before `last`, disarming it.
+    pub fn pop_due(&mut self, now: Instant, last: u64) -> Option<(usize, TimerAction)> {
         let at = self.next_deadline()?;
-        if at > now {
+        let Reverse((_, seq, _, _)) = self.heap.peek().copied()?;
+        if at > now || seq > last {
             return None;
         }
         let Reverse((_, _, id, _)) = self.heap.pop()?;

@@ -59,7 +59,12 @@ impl Highlighter for LuaHelper {}
 impl Validator for LuaHelper {}
 impl Helper for LuaHelper {}
 
-pub fn spawn(prompts: Receiver<Prompt>, to_loop: Sender<FromEditor>, waker: Waker, history: Option<PathBuf>) -> JoinHandle<()> {
+pub fn spawn(
+    prompts: Receiver<Prompt>,
+    to_loop: Sender<FromEditor>,
+    waker: Waker,
+    history: Option<PathBuf>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let config = Config::builder().auto_add_history(false).max_history_size(1000).unwrap_or_default().build();
         let mut ed: Editor<LuaHelper, FileHistory> = match Editor::with_config(config) {

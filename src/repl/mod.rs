@@ -144,7 +144,8 @@ fn print_values(lua: &Lua, values: MultiValue) -> mlua::Result<()> {
     match lua.globals().get::<Value>("print")? {
         Value::Function(print) => print.call::<()>(values),
         _ => {
-            let print: Function = lua.load("return function(...) io.write(table.concat({...}, '\\t'), '\\n') end").eval()?;
+            let print: Function =
+                lua.load("return function(...) io.write(table.concat({...}, '\\t'), '\\n') end").eval()?;
             print.call::<()>(values)
         }
     }

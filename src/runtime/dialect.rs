@@ -109,7 +109,9 @@ pub fn from_script(src: &[u8]) -> Option<String> {
             let rest = rest.trim_start_matches('-').trim();
             if let Some(v) = rest.strip_prefix("rlua-net:") {
                 let v = v.trim();
-                if let Some(name) = v.strip_prefix("dialect").map(|x| x.trim_start().trim_start_matches(['=', ':']).trim()) {
+                if let Some(name) =
+                    v.strip_prefix("dialect").map(|x| x.trim_start().trim_start_matches(['=', ':']).trim())
+                {
                     if let Some(w) = name.split_whitespace().next() {
                         return Some(w.to_string());
                     }

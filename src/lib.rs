@@ -14,4 +14,5 @@ pub mod reactor;
 pub mod repl;
 pub mod runtime;
 
-pub use runtime::{Options, Runtime};
+pub use mlua;
+pub use runtime::{Dialect, Options, Runtime};

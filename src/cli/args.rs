@@ -49,13 +49,45 @@ pub fn command() -> Command {
         .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("print this help and exit"))
         .arg(Arg::new("version").long("version").action(ArgAction::SetTrue).help("print version information and exit"))
         .arg(Arg::new("script").value_name("script").help("script to run ('-' for standard input)"))
-        .arg(Arg::new("args").value_name("args").num_args(0..).trailing_var_arg(true).allow_hyphen_values(true).help("arguments for the script"))
+        .arg(Arg::new("args").value_name("args").num_args(0..).help("arguments for the script"))
         .after_help("With no script, rlua-net starts an interactive prompt (or runs standard input when it is not a terminal).\nOptions after the script are the script's arguments. '--' stops option handling.")
+}
+
+/// Where the script stands in `argv`, found as `lua` does: the first argument that is not
+/// an option (or not an option's value), `-`, or the one after `--`.
+/// Returns (end of the options, index of the script).
+fn find_script(argv: &[String]) -> (usize, Option<usize>) {
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        match a {
+            "--" => return (i, (i + 1 < argv.len()).then_some(i + 1)),
+            "-" => return (i, Some(i)),
+            "-e" | "-l" | "-d" | "--dialect" => i += 2,
+            _ if a.starts_with('-') => i += 1,
+            _ => return (i, Some(i)),
+        }
+    }
+    (argv.len(), None)
+}
+
+/// A shebang line `#!/usr/bin/rlua-net --dialect NAME` reaches us as one argument
+/// `"--dialect NAME"` (Linux passes the rest of the line whole): split it.
+fn split_shebang_option(mut argv: Vec<String>) -> Vec<String> {
+    if let Some(first) = argv.get(1) {
+        if (first.starts_with("--dialect ") || first.starts_with("-d ")) && first.split_whitespace().count() == 2 {
+            let parts: Vec<String> = first.split_whitespace().map(str::to_string).collect();
+            argv.splice(1..2, parts);
+        }
+    }
+    argv
 }
 
 /// Parses `argv` (program name first). Errors carry `lua`-style text.
 pub fn parse(argv: Vec<String>) -> Result<Args, String> {
-    let m = command().try_get_matches_from(&argv).map_err(|e| {
+    let argv = split_shebang_option(argv);
+    let (options_end, script_at) = find_script(&argv);
+    let m = command().try_get_matches_from(&argv[..options_end.min(argv.len())]).map_err(|e| {
         let text = e.to_string();
         text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string()
     })?;
@@ -75,9 +107,9 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
         }
     }
     steps.sort_by_key(|(i, _)| *i);
-    let script = m.get_one::<String>("script").cloned();
-    let script_args: Vec<String> = m.get_many::<String>("args").map(|v| v.cloned().collect()).unwrap_or_default();
-    let script_index = if script.is_some() { argv.len() - 1 - script_args.len() } else { 0 };
+    let script = script_at.map(|i| argv[i].clone());
+    let script_args: Vec<String> = script_at.map(|i| argv[i + 1..].to_vec()).unwrap_or_default();
+    let script_index = script_at.unwrap_or(0);
     Ok(Args {
         steps: steps.into_iter().map(|(_, s)| s).collect(),
         interactive: m.get_flag("interactive"),
@@ -127,6 +159,17 @@ mod tests {
         assert_eq!(a.script.as_deref(), Some("-"));
         let a = p(&["rlua-net", "-"]);
         assert_eq!(a.script.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn everything_after_the_script_belongs_to_it() {
+        let a = p(&["rlua-net", "s.lua", "--", "--help", "-d", "x"]);
+        assert_eq!(a.script.as_deref(), Some("s.lua"));
+        assert_eq!(a.script_args, vec!["--", "--help", "-d", "x"]);
+        assert!(!a.help);
+        let a = p(&["rlua-net", "-d", "all", "--", "s.lua", "x"]);
+        assert_eq!((a.script.as_deref(), a.script_index), (Some("s.lua"), 4));
+        assert_eq!(a.dialect.as_deref(), Some("all"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod args;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use mlua::{IntoLuaMulti, MultiValue};
+use mlua::{IntoLua, MultiValue};
 
 use crate::runtime::{self, Dialect, Options, Runtime, dialect};
 
@@ -75,8 +75,16 @@ pub fn main() -> i32 {
         Err(e) => return fail(&e),
     };
 
-    if args.show_version {
+    // `-i` implies `-v`, as in `lua`.
+    if args.show_version || args.interactive {
         println!("{}", version_line());
+    }
+    if args.ignore_env {
+        // `-E`: the package library must not see LUA_PATH/LUA_CPATH either.
+        for var in ["LUA_PATH", "LUA_PATH_5_4", "LUA_CPATH", "LUA_CPATH_5_4"] {
+            // SAFETY: still single-threaded; nothing else reads the environment concurrently.
+            unsafe { std::env::remove_var(var) };
+        }
     }
     let rt = match Runtime::new(&Options { dialect, warnings: args.warnings }) {
         Ok(rt) => rt,
@@ -106,14 +114,14 @@ pub fn main() -> i32 {
     if let Some(script) = &args.script {
         let loaded = match (script.as_str(), &script_src) {
             ("-", _) => rt.load_script(None),
-            (_, Some(src)) => rt.load_chunk(&skip_first_line(src), &format!("@{script}")),
+            (_, Some(src)) => rt.load_chunk(&runtime::skip_shebang(src), &format!("@{script}")),
             (path, None) => rt.load_script(Some(Path::new(path))),
         };
         let f = match loaded {
             Ok(f) => f,
             Err(e) => return fail(&e),
         };
-        let script_args = match args.script_args.clone().into_lua_multi(rt.lua()) {
+        let script_args: MultiValue = match args.script_args.iter().map(|a| a.as_str().into_lua(rt.lua())).collect() {
             Ok(a) => a,
             Err(e) => return fail(&e.to_string()),
         };
@@ -129,7 +137,7 @@ pub fn main() -> i32 {
 
     let repl = args.interactive || (args.script.is_none() && args.steps.is_empty() && !args.show_version && stdin_tty);
     if repl {
-        if args.script.is_none() && !args.interactive {
+        if !args.interactive {
             println!("{}", version_line());
         }
         return crate::repl::run(&rt);
@@ -138,14 +146,6 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => fail(&e),
     }
-}
-
-fn skip_first_line(src: &[u8]) -> Vec<u8> {
-    if src.first() == Some(&b'#') {
-        let end = src.iter().position(|&b| b == b'\n').unwrap_or(src.len());
-        return src[end..].to_vec();
-    }
-    src.to_vec()
 }
 
 /// `LUA_INIT_5_4` or `LUA_INIT`: `@file` runs a file, anything else is a chunk.

@@ -27,9 +27,21 @@ pub fn fail_msg(lua: &Lua, msg: impl Into<String>, code: i32) -> mlua::Result<Mu
     (Value::Nil, msg.into(), code).into_lua_multi(lua)
 }
 
+/// Script misuse: raised as an error whose text is exactly the message.
+#[derive(Debug)]
+pub struct Misuse(pub String);
+
+impl std::fmt::Display for Misuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Misuse {}
+
 /// A raised error for script misuse.
 pub fn misuse(msg: impl Into<String>) -> mlua::Error {
-    mlua::Error::RuntimeError(msg.into())
+    mlua::Error::external(Misuse(msg.into()))
 }
 
 pub fn would_block(e: &std::io::Error) -> bool {

@@ -187,6 +187,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             resume_values(lua, r)
         })?,
     )?;
+    core.set("is_waitable", lua.create_function(|_, v: Value| Ok(waitable_of(&v).is_some()))?)?;
     core.set("run", lua.create_function(|lua, ()| reactor_of(lua)?.run(lua))?)?;
     core.set(
         "stats",

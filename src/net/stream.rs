@@ -109,6 +109,8 @@ pub struct StreamSrc {
     outq: RefCell<VecDeque<Chunk>>,
     queued: Cell<usize>,
     queue_limit: Cell<usize>,
+    /// `shutdown("w")` asked while data was queued: done once it drains.
+    shutdown_after_drain: Cell<bool>,
 }
 
 pub struct Stream(pub Rc<StreamSrc>);
@@ -140,6 +142,7 @@ impl StreamSrc {
             outq: RefCell::new(VecDeque::new()),
             queued: Cell::new(0),
             queue_limit: Cell::new(QUEUE_LIMIT),
+            shutdown_after_drain: Cell::new(false),
         });
         let src = match made {
             Ok(s) => s,
@@ -224,7 +227,7 @@ impl StreamSrc {
     /// `Some(result)` once a pending connect has finished (then TLS, if asked, starts).
     fn finish_connect(&self) -> Option<Result<(), (String, i32)>> {
         if !self.connecting.get() {
-            return Some(Ok(()));
+            return Some(self.failure().map_or(Ok(()), Err));
         }
         if !self.base.writable() && !self.base.readable() {
             return None;
@@ -421,9 +424,12 @@ impl StreamSrc {
 
     /// Writes what the kernel takes now, without queueing: bytes written (0 if it would block
     /// or queued data must go first).
-    fn send_now(&self, data: &[u8]) -> io::Result<usize> {
-        if let Some((m, c)) = self.failure() {
-            return Err(io::Error::new(io::Error::from_raw_os_error(c).kind(), m));
+    fn send_now(&self, data: &[u8]) -> Result<usize, (String, i32)> {
+        if self.base.is_closed() {
+            return Err(("socket is closed".into(), libc::EBADF));
+        }
+        if let Some(f) = self.failure() {
+            return Err(f);
         }
         if !self.open_for_io() || !self.outq.borrow().is_empty() {
             return Ok(0);
@@ -442,8 +448,9 @@ impl StreamSrc {
                     if done > 0 {
                         break;
                     }
-                    self.set_failed(message(&e), errno(&e));
-                    return Err(e);
+                    let f = (message(&e), errno(&e));
+                    self.set_failed(f.0.clone(), f.1);
+                    return Err(f);
                 }
             }
         }
@@ -462,8 +469,7 @@ impl StreamSrc {
         if self.queued.get().saturating_add(data.len()) > self.queue_limit.get() {
             return Err(("write queue full".into(), libc::ENOBUFS));
         }
-        let written =
-            if self.outq.borrow().is_empty() { self.send_now(data).map_err(|e| (message(&e), errno(&e)))? } else { 0 };
+        let written = if self.outq.borrow().is_empty() { self.send_now(data)? } else { 0 };
         if written == data.len() {
             if let Some(tag) = tag {
                 let r = &self.base.reactor;
@@ -512,6 +518,11 @@ impl StreamSrc {
             }
         }
         let drained = self.outq.borrow().is_empty();
+        if drained && self.shutdown_after_drain.replace(false) {
+            if let Some(s) = self.socket() {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
+        }
         (tags, drained, None)
     }
 
@@ -584,12 +595,12 @@ impl StreamSrc {
             match self.finish_connect() {
                 None => return Ok(()),
                 Some(Err((m, c))) => {
-                    self.base.wake_all();
+                    self.base.mark(true, true);
                     self.emit(lua, "error", (m, c))?;
                     return Ok(());
                 }
                 Some(Ok(())) => {
-                    self.base.wake_all();
+                    self.base.mark(true, true);
                     if !self.emit(lua, "connect", ())? {
                         return Ok(());
                     }
@@ -601,11 +612,11 @@ impl StreamSrc {
                 None => return Ok(()),
                 Some(Err((m, c))) => {
                     self.announce_tls.set(false);
-                    self.base.wake_all();
+                    self.base.mark(true, true);
                     self.emit(lua, "error", (m, c))?;
                     return Ok(());
                 }
-                Some(Ok(())) => self.base.wake_all(),
+                Some(Ok(())) => self.base.mark(true, true),
             }
         }
         if self.announce_tls.get() && matches!(*self.conn.borrow(), Conn::Tls(_)) {
@@ -622,7 +633,7 @@ impl StreamSrc {
             Watch::Readable => {
                 // Level semantics on our flag: the handler reads until `false` (or stops
                 // watching); until then every turn with an event for us says so again.
-                if self.base.readable() || !self.inbuf.borrow().is_empty() || (self.eof.get() && readable_edge) {
+                if self.base.readable() || (self.eof.get() && readable_edge) {
                     self.emit(lua, "readable", ())?;
                 }
             }
@@ -665,7 +676,8 @@ impl Waitable for StreamSrc {
             return Some(false);
         }
         Some(match dir {
-            Dir::Read => self.base.readable() || self.eof.get() || !self.inbuf.borrow().is_empty(),
+            // Buffered bytes do not count: a read that returned `false` needs the kernel.
+            Dir::Read => self.base.readable() || self.eof.get(),
             Dir::Write => self.base.writable(),
         })
     }
@@ -817,7 +829,7 @@ impl UserData for Stream {
         // Writing.
         m.add_method("send", |lua, s, data: mlua::LuaString| match s.0.send_now(&data.as_bytes()) {
             Ok(n) => n.into_lua_multi(lua),
-            Err(e) => fail(lua, &e),
+            Err((m, c)) => fail_msg(lua, m, c),
         });
         m.add_method("queue", |lua, s, (data, tag): (mlua::LuaString, Value)| {
             let tag = if tag.is_nil() { None } else { Some(tag) };
@@ -870,6 +882,11 @@ impl UserData for Stream {
                 Some("rw") | Some("both") => std::net::Shutdown::Both,
                 Some(o) => return Err(misuse(format!("shutdown: 'r', 'w' or 'rw' expected (got '{o}')"))),
             };
+            if how == std::net::Shutdown::Write && !s.0.outq.borrow().is_empty() {
+                // Queued data goes first; the loop shuts down once it drains.
+                s.0.shutdown_after_drain.set(true);
+                return true.into_lua_multi(lua);
+            }
             match s.0.socket().map(|k| k.shutdown(how)) {
                 Some(Ok(())) => true.into_lua_multi(lua),
                 Some(Err(e)) => fail(lua, &e),
@@ -884,11 +901,8 @@ impl UserData for Stream {
             Ok(true)
         });
         m.add_meta_method(mlua::MetaMethod::ToString, |_, s, ()| {
-            Ok(format!(
-                "rluanet.stream ({}): {:p}",
-                if s.0.base.is_closed() { "closed" } else { "fd " },
-                Rc::as_ptr(&s.0)
-            ))
+            let state = if s.0.base.is_closed() { "closed".to_string() } else { format!("fd {}", s.0.base.fd) };
+            Ok(format!("rluanet.stream ({state}): {:p}", Rc::as_ptr(&s.0)))
         });
     }
 }

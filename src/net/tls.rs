@@ -104,7 +104,15 @@ pub fn server(t: Table) -> mlua::Result<Result<TlsServer, String>> {
         if !alpn.is_empty() {
             b.accept_alpn(&alpn);
         }
-        b.min_protocol_version(protocol(&t, "min")?.or(Some(Protocol::Tlsv12)));
+        let min = protocol(&t, "min")?;
+        if cfg!(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))
+            && matches!(min, Some(Protocol::Tlsv13))
+        {
+            // native-tls builds OpenSSL acceptors from Mozilla's intermediate profile, which
+            // stops at TLS 1.2: a 1.3-only server could never complete a handshake.
+            return Ok(Err("a TLS 1.3-only server is not supported by the platform TLS library".into()));
+        }
+        b.min_protocol_version(min.or(Some(Protocol::Tlsv12)));
         b.max_protocol_version(protocol(&t, "max")?);
         Ok(b.build().map(TlsServer).map_err(|e| e.to_string()))
     }

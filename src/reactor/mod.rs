@@ -62,7 +62,7 @@ pub struct Reactor {
     sources: RefCell<Slab<Weak<dyn Pollable>>>,
     events: Cell<Option<Events>>,
     /// Sources whose I/O stopped at the read budget; they get another turn at once.
-    again: RefCell<Vec<usize>>,
+    again: RefCell<Vec<(usize, bool, bool)>>,
     pub(crate) timers: RefCell<Timers>,
     tasks: RefCell<Tasks>,
     deferred: RefCell<VecDeque<Deferred>>,
@@ -75,6 +75,8 @@ pub struct Reactor {
     anchored: RefCell<HashSet<i64>>,
     next_obj: Cell<i64>,
     pub(crate) scratch: RefCell<Box<[u8]>>,
+    /// Set by the REPL: a Ctrl-C flag that stops a blocking wait.
+    interrupt: Cell<Option<&'static std::sync::atomic::AtomicBool>>,
     /// Interned event names, so emitting does not allocate.
     names: RefCell<std::collections::HashMap<&'static str, mlua::LuaString>>,
 }
@@ -102,6 +104,7 @@ impl Reactor {
             next_obj: Cell::new(1),
             scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
             names: RefCell::new(Default::default()),
+            interrupt: Cell::new(None),
         }))
     }
 
@@ -176,6 +179,11 @@ impl Reactor {
         self.deferred.borrow_mut().push_back(Deferred::Emit(id, event, args));
     }
 
+    /// Lets `flag` (set from a signal handler) interrupt blocking waits.
+    pub fn set_interrupt(&self, flag: &'static std::sync::atomic::AtomicBool) {
+        self.interrupt.set(Some(flag));
+    }
+
     /// A handle other threads use to wake the loop.
     pub fn waker(&self) -> Waker {
         Waker(Arc::clone(&self.poller))
@@ -211,7 +219,7 @@ impl Reactor {
 
     /// Asks for another I/O pass on `key` next turn (it stopped at its read budget).
     pub fn again(&self, key: usize) {
-        self.again.borrow_mut().push(key);
+        self.again.borrow_mut().push((key, false, false));
     }
 
     // ----- timers ---------------------------------------------------------------------------
@@ -385,6 +393,9 @@ impl Reactor {
             if target.is_none() && deadline.is_none() {
                 return Ok(Resume::Timeout);
             }
+            if self.interrupt.get().is_some_and(|f| f.swap(false, std::sync::atomic::Ordering::SeqCst)) {
+                return Err(mlua::Error::RuntimeError("interrupted!".into()));
+            }
             self.turn(lua, deadline)?;
         }
     }
@@ -453,13 +464,12 @@ impl Reactor {
                 Deferred::Emit(id, event, args) => self.emit(lua, id, event, args)?,
             }
         }
-        let mut pending: Vec<(usize, bool, bool)> =
-            std::mem::take(&mut *self.again.borrow_mut()).into_iter().map(|k| (k, false, false)).collect();
+        let mut pending: Vec<(usize, bool, bool)> = std::mem::take(&mut *self.again.borrow_mut());
         pending.extend(ready);
         for (i, &(key, r, w)) in pending.iter().enumerate() {
             if let Err(e) = self.dispatch(lua, key, r, w) {
                 // An edge is never seen twice: give the rest their turn next time.
-                self.again.borrow_mut().extend(pending[i + 1..].iter().map(|p| p.0));
+                self.again.borrow_mut().extend_from_slice(&pending[i + 1..]);
                 return Err(e);
             }
         }

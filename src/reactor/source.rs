@@ -77,7 +77,7 @@ impl SourceBase {
     }
 
     /// Records readiness from the poller and wakes the tasks waiting for it.
-    pub(super) fn mark(&self, readable: bool, writable: bool) {
+    pub fn mark(&self, readable: bool, writable: bool) {
         if readable {
             self.readable.set(true);
         }
@@ -85,11 +85,6 @@ impl SourceBase {
             self.writable.set(true);
         }
         self.wake(|d| (d == Dir::Read && readable) || (d == Dir::Write && writable), true);
-    }
-
-    /// Wakes every waiter to look again (a connect or handshake finished).
-    pub fn wake_all(&self) {
-        self.wake(|_| true, true);
     }
 
     fn wake(&self, which: impl Fn(Dir) -> bool, ready: bool) {

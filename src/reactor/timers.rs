@@ -17,14 +17,15 @@ pub enum TimerAction {
 
 struct Entry {
     action: TimerAction,
-    /// Bumped on every (re)arm so stale heap entries are skipped.
-    generation: u64,
+    /// The arming number of the live heap entry; any other entry for this slot is stale.
+    /// Arming numbers never repeat, so a reused slot cannot revive an old deadline.
+    armed_as: u64,
     armed: bool,
 }
 
 #[derive(Default)]
 pub struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64, usize, u64)>>,
+    heap: BinaryHeap<Reverse<(Instant, u64, usize)>>,
     entries: Slab<Entry>,
     seq: u64,
     armed: usize,
@@ -32,24 +33,23 @@ pub struct Timers {
 
 impl Timers {
     pub fn create(&mut self, action: TimerAction) -> usize {
-        self.entries.insert(Entry { action, generation: 0, armed: false })
+        self.entries.insert(Entry { action, armed_as: 0, armed: false })
     }
 
     /// Arms (or re-arms) timer `id` for `at`. Timers due at the same instant fire in arming order.
     pub fn arm(&mut self, id: usize, at: Instant) {
         let Some(e) = self.entries.get_mut(id) else { return };
-        e.generation += 1;
+        self.seq += 1;
+        e.armed_as = self.seq;
         if !e.armed {
             e.armed = true;
             self.armed += 1;
         }
-        self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, id, e.generation)));
+        self.heap.push(Reverse((at, self.seq, id)));
     }
 
     pub fn disarm(&mut self, id: usize) {
         if let Some(e) = self.entries.get_mut(id) {
-            e.generation += 1;
             if e.armed {
                 e.armed = false;
                 self.armed -= 1;
@@ -72,9 +72,9 @@ impl Timers {
 
     /// The earliest live deadline, dropping stale heap entries on the way.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(Reverse((at, _, id, generation))) = self.heap.peek().copied() {
+        while let Some(Reverse((at, seq, id))) = self.heap.peek().copied() {
             match self.entries.get(id) {
-                Some(e) if e.armed && e.generation == generation => return Some(at),
+                Some(e) if e.armed && e.armed_as == seq => return Some(at),
                 _ => {
                     self.heap.pop();
                 }
@@ -91,11 +91,11 @@ impl Timers {
     /// Pops one timer due at or before `now` and armed at or before `last`, disarming it.
     pub fn pop_due(&mut self, now: Instant, last: u64) -> Option<(usize, TimerAction)> {
         let at = self.next_deadline()?;
-        let Reverse((_, seq, _, _)) = self.heap.peek().copied()?;
+        let Reverse((_, seq, _)) = self.heap.peek().copied()?;
         if at > now || seq > last {
             return None;
         }
-        let Reverse((_, _, id, _)) = self.heap.pop()?;
+        let Reverse((_, _, id)) = self.heap.pop()?;
         let e = self.entries.get_mut(id)?;
         e.armed = false;
         self.armed -= 1;

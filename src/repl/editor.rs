@@ -59,6 +59,25 @@ impl Highlighter for LuaHelper {}
 impl Validator for LuaHelper {}
 impl Helper for LuaHelper {}
 
+/// A whole line typed while code was running. The terminal is in canonical mode between
+/// prompts, so such lines wait in its buffer; rustyline would read them ahead and drop
+/// all but the first, so they are taken here one at a time (the terminal echoed them).
+fn typed_ahead() -> Option<String> {
+    let mut pfd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, no timeout.
+    if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 || pfd.revents & libc::POLLIN == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 4096];
+    // SAFETY: reading into a local buffer of the given length.
+    let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&buf[..n as usize]);
+    Some(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
 pub fn spawn(
     prompts: Receiver<Prompt>,
     to_loop: Sender<FromEditor>,
@@ -81,7 +100,12 @@ pub fn spawn(
             let _ = ed.load_history(h);
         }
         while let Ok(Prompt(p)) = prompts.recv() {
-            let line = match ed.readline(&p) {
+            let typed = typed_ahead();
+            let line = match typed {
+                Some(ahead) => Ok(ahead),
+                None => ed.readline(&p),
+            };
+            let line = match line {
                 Ok(l) => {
                     if !l.trim().is_empty() {
                         let _ = ed.add_history_entry(l.as_str());

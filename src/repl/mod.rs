@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mlua::{Function, HookTriggers, Lua, MultiValue, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, MultiValue, VmState};
 
 use crate::runtime::{Runtime, error_text};
 use editor::{FromEditor, Prompt};
@@ -54,6 +54,7 @@ pub fn run(rt: &Runtime) -> i32 {
             return 1;
         }
     };
+    reactor.set_interrupt(&INTERRUPTED);
     let (to_editor, from_loop) = mpsc::channel::<Prompt>();
     let (to_loop, from_editor) = mpsc::channel::<FromEditor>();
     let waker = reactor.waker();
@@ -92,7 +93,7 @@ pub fn run(rt: &Runtime) -> i32 {
                     pending.push('\n');
                 }
                 pending.push_str(&text);
-                match evaluate(lua, &pending) {
+                match evaluate(rt, &pending) {
                     Eval::Incomplete => continue,
                     Eval::Done => {}
                     Eval::Failed(msg) => print_error(&msg),
@@ -119,7 +120,8 @@ enum Eval {
 
 /// Runs one REPL entry: as an expression whose values are printed if it is one,
 /// else as statements; an unfinished chunk asks for more lines.
-fn evaluate(lua: &Lua, src: &str) -> Eval {
+fn evaluate(rt: &Runtime, src: &str) -> Eval {
+    let lua = rt.lua();
     let as_expr = lua.load(format!("return {src}")).set_name("=stdin").into_function();
     let f = match as_expr {
         Ok(f) => f,
@@ -129,24 +131,18 @@ fn evaluate(lua: &Lua, src: &str) -> Eval {
             Err(e) => return Eval::Failed(error_text(&e)),
         },
     };
-    match f.call::<MultiValue>(()) {
-        Ok(values) if !values.is_empty() => match print_values(lua, values) {
-            Ok(()) => Eval::Done,
-            Err(e) => Eval::Failed(error_text(&e)),
-        },
-        Ok(_) => Eval::Done,
-        Err(e) => Eval::Failed(error_text(&e)),
-    }
-}
-
-/// Prints values with the global `print`, as `lua` does.
-fn print_values(lua: &Lua, values: MultiValue) -> mlua::Result<()> {
-    match lua.globals().get::<Value>("print")? {
-        Value::Function(print) => print.call::<()>(values),
-        _ => {
-            let print: Function =
-                lua.load("return function(...) io.write(table.concat({...}, '\\t'), '\\n') end").eval()?;
-            print.call::<()>(values)
+    match rt.call_values(&f, MultiValue::new()) {
+        Ok(values) if !values.is_empty() => {
+            // Printed with the global `print`, as `lua` does.
+            match lua.globals().get::<Function>("print") {
+                Ok(print) => match rt.call(&print, values) {
+                    Ok(()) => Eval::Done,
+                    Err(e) => Eval::Failed(e),
+                },
+                Err(e) => Eval::Failed(format!("error calling 'print' ({e})")),
+            }
         }
+        Ok(_) => Eval::Done,
+        Err(e) => Eval::Failed(e),
     }
 }

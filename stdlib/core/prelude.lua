@@ -11,7 +11,22 @@ local select, error = select, error
 --- wait(target, dir, timeout): target is a socket, a signal or nil (a plain sleep);
 --- dir "r" or "w"; timeout in seconds or nil for none.
 --- Returns true when ready, false on timeout, nil, "closed" if the target was closed.
+local is_waitable, type = core.is_waitable, type
+
+local function check(target, dir, timeout)
+  if target ~= nil and not is_waitable(target) then
+    error("bad argument #1 to 'wait' (socket, signal or nil expected, got " .. type(target) .. ")", 3)
+  end
+  if dir ~= nil and dir ~= "r" and dir ~= "w" and dir ~= "read" and dir ~= "write" then
+    error("bad argument #2 to 'wait' ('r' or 'w' expected)", 3)
+  end
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error("bad argument #3 to 'wait' (number of seconds expected, got " .. type(timeout) .. ")", 3)
+  end
+end
+
 local function wait(target, dir, timeout)
+  check(target, dir, timeout)
   if isyieldable() then
     return co_yield(WAIT, target, dir, timeout)
   end
@@ -20,6 +35,9 @@ end
 core.wait = wait
 
 function core.sleep(seconds)
+  if seconds ~= nil and type(seconds) ~= "number" then
+    error("bad argument #1 to 'sleep' (number of seconds expected, got " .. type(seconds) .. ")", 2)
+  end
   wait(nil, nil, seconds or 0)
 end
 

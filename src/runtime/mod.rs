@@ -57,7 +57,7 @@ impl Runtime {
         install_warnings(&lua, opts.warnings).map_err(|e| e.to_string())?;
         let roots = lua.create_table().map_err(|e| e.to_string())?;
         install_core(&lua).map_err(|e| e.to_string())?;
-        install_protect(&lua).map_err(|e| e.to_string())?;
+        report::install(&lua).map_err(|e| e.to_string())?;
         stdlib::install_searcher(&lua, roots.clone()).map_err(|e| e.to_string())?;
         dialect::install(&lua, opts.dialect, &roots)?;
         Ok(Runtime { lua })
@@ -105,21 +105,7 @@ impl Runtime {
 
     /// As [`Runtime::call`], returning the results.
     pub fn call_values(&self, f: &Function, args: MultiValue) -> Result<MultiValue, String> {
-        let protect: Function = match self.lua.named_registry_value(PROTECT) {
-            Ok(p) => p,
-            Err(_) => return f.call::<MultiValue>(args).map_err(|e| error_text(&e)),
-        };
-        let mut argv = args;
-        argv.push_front(Value::Function(f.clone()));
-        let mut out = protect.call::<MultiValue>(argv).map_err(|e| error_text(&e))?;
-        match out.pop_front() {
-            Some(Value::Boolean(true)) => Ok(out),
-            _ => Err(match out.pop_front() {
-                Some(Value::String(s)) => s.to_string_lossy(),
-                Some(other) => format!("{other:?}"),
-                None => "unknown error".into(),
-            }),
-        }
+        report::protected_call(&self.lua, f, args)
     }
 
     /// Runs the event loop until nothing is alive.
@@ -155,52 +141,6 @@ pub fn skip_shebang(src: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         return std::borrow::Cow::Owned(src[end..].to_vec());
     }
     std::borrow::Cow::Borrowed(src)
-}
-
-const PROTECT: &str = "rluanet.protect";
-
-/// `xpcall` with the reference interpreter's message handler.
-fn install_protect(lua: &Lua) -> mlua::Result<()> {
-    let f: Function = lua
-        .load(
-            r#"
-            local xpcall, traceback, type, tostring, getmetatable = xpcall, debug.traceback, type, tostring, getmetatable
-            local getinfo = debug.getinfo
-            -- Errors raised by the runtime's own functions carry no position: name the
-            -- script line that called them, as luaL_error would.
-            local function where()
-              for level = 3, 12 do
-                local info = getinfo(level, "Sl")
-                if not info then return "" end
-                if info.currentline and info.currentline > 0 then
-                  return info.short_src .. ":" .. info.currentline .. ": "
-                end
-              end
-              return ""
-            end
-            local function handler(msg)
-              if type(msg) == "number" then msg = tostring(msg) end
-              local text = type(msg) == "userdata" and tostring(msg)
-              if text and not text:find("^userdata: ") then
-                msg = where() .. text
-              elseif type(msg) ~= "string" then
-                local mt = getmetatable(msg)
-                if mt and mt.__tostring then
-                  msg = tostring(msg)
-                else
-                  msg = ("(error object is a %s value)"):format(type(msg))
-                end
-              end
-              -- Our own xpcall frames are not the script's business: end as `lua` does.
-              local tb = traceback(msg, 2)
-              return (tb:gsub("\n\t%[C%]: in function 'xpcall'.*$", "\n\t[C]: in ?"))
-            end
-            return function(f, ...) return xpcall(f, handler, ...) end
-            "#,
-        )
-        .set_name("=protect")
-        .eval()?;
-    lua.set_named_registry_value(PROTECT, f)
 }
 
 /// `package.preload["rluanet.core"]`: builds the core and runs its Lua prelude on first use.

@@ -229,6 +229,26 @@ fn ctrl_c_interrupts_running_code() {
 }
 
 #[test]
+fn ctrl_c_interrupts_a_blocking_wait() {
+    // A wait on the main thread runs the loop inside the poller; Ctrl-C must end it long
+    // before its 60 s deadline (the session's own timeout would fail the test otherwise).
+    let dir = TempDir::new("repl-interrupt-wait");
+    session(&dir)
+        .prompt()
+        .line("core = require 'rluanet.core'; core.sleep(60); print('slept' .. 'through')")
+        .sleep(0.5)
+        .send("\u{3}")
+        .expect("interrupted")
+        .prompt()
+        .line("print('after' .. 'wait')")
+        .expect(&line_re("afterwait"))
+        .prompt()
+        .send("\u{4}")
+        .exit(0)
+        .run("Ctrl-C ends a blocking wait without leaving the REPL");
+}
+
+#[test]
 fn runtime_error_is_reported_and_the_repl_goes_on() {
     let dir = TempDir::new("repl-error");
     session(&dir)

@@ -9,9 +9,10 @@ use std::rc::Rc;
 use mlua::{AnyUserData, IntoLuaMulti, Lua, MultiValue, UserData, UserDataMethods, Value};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::error::{fail, fail_msg, misuse, would_block};
-use super::{addr, reactor_of, sockopt};
-use crate::reactor::{Dir, Pollable, READ_BUDGET, SourceBase, Waitable};
+use super::common::{self, SocketObject, Step, closed};
+use super::error::{fail, misuse, would_block};
+use super::{addr, reactor_of};
+use crate::reactor::{ByFlags, Dir, Pollable, READ_BUDGET, SourceBase, Waitable};
 
 pub struct DgramSrc {
     base: SourceBase,
@@ -50,30 +51,22 @@ impl DgramSrc {
     }
 
     fn recv(&self, lua: &Lua) -> mlua::Result<Recv> {
-        let reactor = Rc::clone(&self.base.reactor);
-        let mut own;
-        let mut shared = reactor.scratch.try_borrow_mut();
-        let buf: &mut [u8] = match shared.as_mut() {
-            Ok(b) => b,
-            Err(_) => {
-                own = vec![0u8; crate::reactor::SCRATCH_SIZE];
-                &mut own
+        self.base.reactor.with_scratch(|buf| {
+            // SAFETY: viewing initialised bytes as possibly-uninitialised ones is always sound.
+            let raw = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            let r = match self.sock.borrow().as_ref() {
+                Some(s) => s.recv_from(raw),
+                None => return Ok(Recv::Fail(std::io::Error::from_raw_os_error(libc::EBADF))),
+            };
+            match r {
+                Ok((n, from)) => Ok(Recv::Msg(lua.create_string(&buf[..n])?, addr::show(&from))),
+                Err(e) if would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
+                    self.base.clear(Dir::Read);
+                    Ok(Recv::Block)
+                }
+                Err(e) => Ok(Recv::Fail(e)),
             }
-        };
-        // SAFETY: viewing initialised bytes as possibly-uninitialised ones is always sound.
-        let raw = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-        let r = match self.sock.borrow().as_ref() {
-            Some(s) => s.recv_from(raw),
-            None => return Ok(Recv::Fail(std::io::Error::from_raw_os_error(libc::EBADF))),
-        };
-        match r {
-            Ok((n, from)) => Ok(Recv::Msg(lua.create_string(&buf[..n])?, addr::show(&from))),
-            Err(e) if would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
-                self.base.clear(Dir::Read);
-                Ok(Recv::Block)
-            }
-            Err(e) => Ok(Recv::Fail(e)),
-        }
+        })
     }
 
     fn close(&self) -> mlua::Result<()> {
@@ -81,7 +74,9 @@ impl DgramSrc {
             return Ok(());
         }
         self.base.close();
-        self.sock.borrow_mut().take();
+        if let Ok(mut s) = self.sock.try_borrow_mut() {
+            s.take();
+        }
         self.base.reactor.set_anchor(self.base.obj, false)
     }
 }
@@ -97,63 +92,58 @@ impl Pollable for DgramSrc {
         &self.base
     }
     fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
-        if !(self.watching.get() && self.handler.get()) {
+        if !self.handler.get() {
             return Ok(());
         }
-        for _ in 0..READ_BUDGET * 4 {
-            if self.base.is_closed() || !self.watching.get() {
-                return Ok(());
-            }
-            match self.recv(lua)? {
-                Recv::Msg(data, from) => {
-                    let mut args = MultiValue::new();
-                    args.push_back(Value::String(data));
-                    args.extend(from.into_lua_multi(lua)?);
-                    self.base.reactor.emit(lua, self.base.obj, "message", args)?;
-                }
-                Recv::Block => return Ok(()),
-                Recv::Fail(e) => {
-                    let (m, c) = (super::error::message(&e), super::error::errno(&e));
-                    self.base.reactor.emit(lua, self.base.obj, "error", (m, c))?;
-                    return Ok(());
-                }
-            }
+        common::deliver(
+            lua,
+            &self.base,
+            READ_BUDGET * 4,
+            || self.watching.get(),
+            || {
+                Ok(match self.recv(lua)? {
+                    Recv::Msg(data, from) => {
+                        let mut args = MultiValue::new();
+                        args.push_back(Value::String(data));
+                        args.extend(from.into_lua_multi(lua)?);
+                        Step::Emit("message", args)
+                    }
+                    Recv::Block => Step::Block,
+                    Recv::Fail(e) => Step::Fail(e),
+                })
+            },
+        )
+    }
+}
+
+impl SocketObject for Datagram {
+    fn base(&self) -> &SourceBase {
+        &self.0.base
+    }
+    fn set_handler(&self, on: bool) -> mlua::Result<()> {
+        self.0.handler.set(on);
+        self.0.update_active()
+    }
+    fn close(&self) -> mlua::Result<()> {
+        self.0.close()
+    }
+}
+
+/// What a send reports: bytes sent, 0 when the kernel has no room, or the failure.
+fn sent(lua: &Lua, d: &DgramSrc, r: std::io::Result<usize>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(n) => n.into_lua_multi(lua),
+        Err(e) if would_block(&e) => {
+            d.base.clear(Dir::Write);
+            0.into_lua_multi(lua)
         }
-        self.base.reactor.again(self.base.key);
-        Ok(())
+        Err(e) => fail(lua, &e),
     }
-}
-
-impl Waitable for DgramSrc {
-    fn poll_ready(&self, dir: Dir) -> Option<bool> {
-        self.base.poll_ready(dir)
-    }
-    fn add_waiter(&self, dir: Dir, task: usize) {
-        self.base.add_waiter(dir, task)
-    }
-    fn remove_waiter(&self, task: usize) {
-        self.base.remove_waiter(task)
-    }
-}
-
-fn this(ud: &AnyUserData) -> mlua::Result<Rc<DgramSrc>> {
-    Ok(Rc::clone(&ud.borrow::<Datagram>()?.0))
-}
-
-fn closed(lua: &Lua) -> mlua::Result<MultiValue> {
-    fail_msg(lua, "socket is closed", libc::EBADF)
 }
 
 impl UserData for Datagram {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("fd", |_, d, ()| Ok(if d.0.base.is_closed() { -1 } else { d.0.base.fd }));
-        m.add_method("is_closed", |_, d, ()| Ok(d.0.base.is_closed()));
-        m.add_function("on", |_, (ud, f): (AnyUserData, Option<mlua::Function>)| {
-            let d = this(&ud)?;
-            d.handler.set(f.is_some());
-            ud.set_user_value(f)?;
-            d.update_active()
-        });
+        common::add_methods(m);
         m.add_method("watch", |_, d, on: bool| {
             d.0.watching.set(on);
             if on && !d.0.base.is_closed() {
@@ -183,28 +173,14 @@ impl UserData for Datagram {
                 Some(s) => s.send_to(&data.as_bytes(), &target),
                 None => return closed(lua),
             };
-            match r {
-                Ok(n) => n.into_lua_multi(lua),
-                Err(e) if would_block(&e) => {
-                    d.0.base.clear(Dir::Write);
-                    0.into_lua_multi(lua)
-                }
-                Err(e) => fail(lua, &e),
-            }
+            sent(lua, &d.0, r)
         });
         m.add_method("send", |lua, d, data: mlua::LuaString| {
             let r = match d.0.sock.borrow().as_ref() {
                 Some(s) => s.send(&data.as_bytes()),
                 None => return closed(lua),
             };
-            match r {
-                Ok(n) => n.into_lua_multi(lua),
-                Err(e) if would_block(&e) => {
-                    d.0.base.clear(Dir::Write);
-                    0.into_lua_multi(lua)
-                }
-                Err(e) => fail(lua, &e),
-            }
+            sent(lua, &d.0, r)
         });
         m.add_method("recv", |lua, d, ()| match d.0.recv(lua)? {
             Recv::Msg(data, from) => {
@@ -225,31 +201,6 @@ impl UserData for Datagram {
             Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
             Some(Err(e)) => fail(lua, &e),
             None => closed(lua),
-        });
-        m.add_method("setopt", |lua, d, (name, v): (String, Value)| {
-            if d.0.base.is_closed() {
-                return closed(lua);
-            }
-            match sockopt::set(d.0.base.fd, &name, &v)? {
-                Ok(()) => true.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
-        });
-        m.add_method("getopt", |lua, d, name: String| {
-            if d.0.base.is_closed() {
-                return closed(lua);
-            }
-            match sockopt::get(lua, d.0.base.fd, &name)? {
-                Ok(v) => v.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
-        });
-        m.add_function("close", |_, ud: AnyUserData| {
-            let d = this(&ud)?;
-            d.close()?;
-            d.handler.set(false);
-            ud.set_user_value(Value::Nil)?;
-            Ok(true)
         });
         m.add_meta_method(mlua::MetaMethod::ToString, |_, d, ()| {
             Ok(format!("rluanet.datagram: {:p}", Rc::as_ptr(&d.0)))
@@ -288,5 +239,5 @@ pub fn open(lua: &Lua, domain: Domain) -> mlua::Result<MultiValue> {
 }
 
 pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {
-    ud.borrow::<Datagram>().ok().map(|d| Rc::clone(&d.0) as Rc<dyn Waitable>)
+    ud.borrow::<Datagram>().ok().map(|d| Rc::new(ByFlags(Rc::clone(&d.0) as Rc<dyn Pollable>)) as Rc<dyn Waitable>)
 }

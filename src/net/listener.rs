@@ -9,9 +9,10 @@ use std::rc::Rc;
 use mlua::{AnyUserData, IntoLuaMulti, Lua, MultiValue, UserData, UserDataMethods, Value};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::error::{fail, fail_msg, would_block};
-use super::{addr, reactor_of, sockopt, stream};
-use crate::reactor::{Dir, Pollable, READ_BUDGET, SourceBase, Waitable};
+use super::common::{self, SocketObject, Step, closed};
+use super::error::{fail, would_block};
+use super::{addr, reactor_of, stream};
+use crate::reactor::{ByFlags, Dir, Pollable, READ_BUDGET, SourceBase, Waitable};
 
 pub struct ListenerSrc {
     base: SourceBase,
@@ -65,7 +66,9 @@ impl ListenerSrc {
             return Ok(());
         }
         self.base.close();
-        self.sock.borrow_mut().take();
+        if let Ok(mut s) = self.sock.try_borrow_mut() {
+            s.take();
+        }
         if let Some(p) = &self.path {
             let _ = std::fs::remove_file(p);
         }
@@ -89,61 +92,47 @@ impl Pollable for ListenerSrc {
         &self.base
     }
     fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
-        if !(self.watching.get() && self.handler.get()) {
+        if !self.handler.get() {
             return Ok(());
         }
-        // Bounded, so a connection flood cannot starve the other sources.
-        for _ in 0..READ_BUDGET * 4 {
-            if self.base.is_closed() || !self.watching.get() {
-                return Ok(());
-            }
-            match self.accept_one(lua)? {
-                Accepted::Stream(ud, peer) => {
-                    let mut args = MultiValue::new();
-                    args.push_back(Value::UserData(ud));
-                    args.extend(peer.into_lua_multi(lua)?);
-                    self.base.reactor.emit(lua, self.base.obj, "accept", args)?;
-                }
-                Accepted::Block => return Ok(()),
-                Accepted::Fail(e) => {
-                    // EMFILE and friends: report, and try again on a later turn.
-                    let (m, c) = (super::error::message(&e), super::error::errno(&e));
-                    self.base.reactor.emit(lua, self.base.obj, "error", (m, c))?;
-                    return Ok(());
-                }
-            }
-        }
-        self.base.reactor.again(self.base.key);
-        Ok(())
+        // Accept errors (EMFILE and friends) are reported; the next connection retries.
+        common::deliver(
+            lua,
+            &self.base,
+            READ_BUDGET * 4,
+            || self.watching.get(),
+            || {
+                Ok(match self.accept_one(lua)? {
+                    Accepted::Stream(ud, peer) => {
+                        let mut args = MultiValue::new();
+                        args.push_back(Value::UserData(ud));
+                        args.extend(peer.into_lua_multi(lua)?);
+                        Step::Emit("accept", args)
+                    }
+                    Accepted::Block => Step::Block,
+                    Accepted::Fail(e) => Step::Fail(e),
+                })
+            },
+        )
     }
 }
 
-impl Waitable for ListenerSrc {
-    fn poll_ready(&self, dir: Dir) -> Option<bool> {
-        self.base.poll_ready(dir)
+impl SocketObject for Listener {
+    fn base(&self) -> &SourceBase {
+        &self.0.base
     }
-    fn add_waiter(&self, dir: Dir, task: usize) {
-        self.base.add_waiter(dir, task)
+    fn set_handler(&self, on: bool) -> mlua::Result<()> {
+        self.0.handler.set(on);
+        self.0.update_active()
     }
-    fn remove_waiter(&self, task: usize) {
-        self.base.remove_waiter(task)
+    fn close(&self) -> mlua::Result<()> {
+        self.0.close()
     }
-}
-
-fn this(ud: &AnyUserData) -> mlua::Result<Rc<ListenerSrc>> {
-    Ok(Rc::clone(&ud.borrow::<Listener>()?.0))
 }
 
 impl UserData for Listener {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("fd", |_, l, ()| Ok(if l.0.base.is_closed() { -1 } else { l.0.base.fd }));
-        m.add_method("is_closed", |_, l, ()| Ok(l.0.base.is_closed()));
-        m.add_function("on", |_, (ud, f): (AnyUserData, Option<mlua::Function>)| {
-            let l = this(&ud)?;
-            l.handler.set(f.is_some());
-            ud.set_user_value(f)?;
-            l.update_active()
-        });
+        common::add_methods(m);
         m.add_method("watch", |_, l, on: bool| {
             l.0.watching.set(on);
             if on && !l.0.base.is_closed() {
@@ -164,32 +153,7 @@ impl UserData for Listener {
         m.add_method("local_addr", |lua, l, ()| match l.0.sock.borrow().as_ref().map(|s| s.local_addr()) {
             Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
             Some(Err(e)) => fail(lua, &e),
-            None => fail_msg(lua, "socket is closed", libc::EBADF),
-        });
-        m.add_method("setopt", |lua, l, (name, v): (String, Value)| {
-            if l.0.base.is_closed() {
-                return fail_msg(lua, "socket is closed", libc::EBADF);
-            }
-            match sockopt::set(l.0.base.fd, &name, &v)? {
-                Ok(()) => true.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
-        });
-        m.add_method("getopt", |lua, l, name: String| {
-            if l.0.base.is_closed() {
-                return fail_msg(lua, "socket is closed", libc::EBADF);
-            }
-            match sockopt::get(lua, l.0.base.fd, &name)? {
-                Ok(v) => v.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
-        });
-        m.add_function("close", |_, ud: AnyUserData| {
-            let l = this(&ud)?;
-            l.close()?;
-            l.handler.set(false);
-            ud.set_user_value(Value::Nil)?;
-            Ok(true)
+            None => closed(lua),
         });
         m.add_meta_method(mlua::MetaMethod::ToString, |_, l, ()| {
             Ok(format!("rluanet.listener: {:p}", Rc::as_ptr(&l.0)))
@@ -278,5 +242,5 @@ pub fn listen_unix(lua: &Lua, path: String, opts: Option<mlua::Table>) -> mlua::
 }
 
 pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {
-    ud.borrow::<Listener>().ok().map(|l| Rc::clone(&l.0) as Rc<dyn Waitable>)
+    ud.borrow::<Listener>().ok().map(|l| Rc::new(ByFlags(Rc::clone(&l.0) as Rc<dyn Pollable>)) as Rc<dyn Waitable>)
 }

@@ -7,6 +7,7 @@
 
 pub mod addr;
 pub mod buffer;
+mod common;
 pub mod datagram;
 pub mod error;
 pub mod listener;

@@ -17,8 +17,9 @@ use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsStream};
 use socket2::Socket;
 
 use super::buffer::Buffer;
+use super::common::{self, SocketObject};
 use super::error::{errno, fail, fail_msg, message, misuse, would_block};
-use super::{addr, reactor_of, sockopt, tls};
+use super::{addr, reactor_of, tls};
 use crate::reactor::{Dir, Pollable, READ_BUDGET, Reactor, SourceBase, Waitable};
 
 /// Default bound on bytes waiting in one stream's write queue.
@@ -332,15 +333,15 @@ impl StreamSrc {
         f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>,
     ) -> mlua::Result<R> {
         let reactor = Rc::clone(&self.base.reactor);
-        let mut own;
-        let mut shared = reactor.scratch.try_borrow_mut();
-        let buf: &mut [u8] = match shared.as_mut() {
-            Ok(b) => b,
-            Err(_) => {
-                own = vec![0u8; crate::reactor::SCRATCH_SIZE];
-                &mut own
-            }
-        };
+        reactor.with_scratch(|buf| self.read_into(buf, max, f))
+    }
+
+    fn read_into<R>(
+        &self,
+        buf: &mut [u8],
+        max: usize,
+        f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>,
+    ) -> mlua::Result<R> {
         let len = max.clamp(1, buf.len());
         let r = self.io_read(&mut buf[..len]);
         let n = match r {
@@ -539,7 +540,9 @@ impl StreamSrc {
             *conn = Conn::Dead;
         }
         self.base.close();
-        self.sock.borrow_mut().take();
+        if let Ok(mut s) = self.sock.try_borrow_mut() {
+            s.take();
+        }
         self.outq.borrow_mut().clear();
         self.queued.set(0);
         self.base.reactor.set_anchor(self.base.obj, false)
@@ -689,8 +692,17 @@ impl Waitable for StreamSrc {
     }
 }
 
-fn this(ud: &AnyUserData) -> mlua::Result<Rc<StreamSrc>> {
-    Ok(Rc::clone(&ud.borrow::<Stream>()?.0))
+impl SocketObject for Stream {
+    fn base(&self) -> &SourceBase {
+        &self.0.base
+    }
+    fn set_handler(&self, on: bool) -> mlua::Result<()> {
+        self.0.handler.set(on);
+        self.0.update_active()
+    }
+    fn close(&self) -> mlua::Result<()> {
+        self.0.close()
+    }
 }
 
 fn byte_count(v: Option<i64>, default: usize, what: &str) -> mlua::Result<usize> {
@@ -703,17 +715,10 @@ fn byte_count(v: Option<i64>, default: usize, what: &str) -> mlua::Result<usize>
 
 impl UserData for Stream {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("fd", |_, s, ()| Ok(if s.0.base.is_closed() { -1 } else { s.0.base.fd }));
-        m.add_method("is_closed", |_, s, ()| Ok(s.0.base.is_closed()));
+        common::add_methods(m);
         m.add_method("is_tls", |_, s, ()| Ok(s.0.is_tls()));
 
         // Callback mode.
-        m.add_function("on", |_, (ud, f): (AnyUserData, Option<mlua::Function>)| {
-            let s = this(&ud)?;
-            s.handler.set(f.is_some());
-            ud.set_user_value(f)?;
-            s.update_active()
-        });
         m.add_method("watch", |lua, s, mode: Option<String>| {
             let w = match mode.as_deref() {
                 None | Some("off") => Watch::Off,
@@ -755,7 +760,7 @@ impl UserData for Stream {
                 return fail_msg(lua, "TLS already started", libc::EALREADY);
             }
             if s.base.is_closed() {
-                return fail_msg(lua, "socket is closed", libc::EBADF);
+                return common::closed(lua);
             }
             let start = if let Ok(c) = ctx.borrow::<tls::TlsClient>() {
                 TlsStart::Client(c.0.clone(), name.unwrap_or_default())
@@ -793,16 +798,20 @@ impl UserData for Stream {
             }
         });
         m.add_method("tls_info", |lua, s, ()| {
-            let conn = s.0.conn.borrow();
-            let Conn::Tls(t) = &*conn else { return Ok(Value::Nil) };
+            // Read everything first: creating Lua values may run finalizers that use `s`.
+            let (alpn, der) = match &*s.0.conn.borrow() {
+                Conn::Tls(t) => (
+                    t.negotiated_alpn().ok().flatten(),
+                    t.peer_certificate().ok().flatten().and_then(|c| c.to_der().ok()),
+                ),
+                _ => return Ok(Value::Nil),
+            };
             let info = lua.create_table()?;
-            if let Ok(Some(p)) = t.negotiated_alpn() {
+            if let Some(p) = alpn {
                 info.set("alpn", lua.create_string(p)?)?;
             }
-            if let Ok(Some(c)) = t.peer_certificate() {
-                if let Ok(der) = c.to_der() {
-                    info.set("peer_certificate", lua.create_string(der)?)?;
-                }
+            if let Some(der) = der {
+                info.set("peer_certificate", lua.create_string(der)?)?;
             }
             Ok(Value::Table(info))
         });
@@ -850,30 +859,12 @@ impl UserData for Stream {
         m.add_method("local_addr", |lua, s, ()| match s.0.socket().map(|k| k.local_addr()) {
             Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
             Some(Err(e)) => fail(lua, &e),
-            None => fail_msg(lua, "socket is closed", libc::EBADF),
+            None => common::closed(lua),
         });
         m.add_method("peer_addr", |lua, s, ()| match s.0.socket().map(|k| k.peer_addr()) {
             Some(Ok(a)) => addr::show(&a).into_lua_multi(lua),
             Some(Err(e)) => fail(lua, &e),
-            None => fail_msg(lua, "socket is closed", libc::EBADF),
-        });
-        m.add_method("setopt", |lua, s, (name, v): (String, Value)| {
-            if s.0.base.is_closed() {
-                return fail_msg(lua, "socket is closed", libc::EBADF);
-            }
-            match sockopt::set(s.0.base.fd, &name, &v)? {
-                Ok(()) => true.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
-        });
-        m.add_method("getopt", |lua, s, name: String| {
-            if s.0.base.is_closed() {
-                return fail_msg(lua, "socket is closed", libc::EBADF);
-            }
-            match sockopt::get(lua, s.0.base.fd, &name)? {
-                Ok(v) => v.into_lua_multi(lua),
-                Err(e) => fail(lua, &e),
-            }
+            None => common::closed(lua),
         });
         m.add_method("shutdown", |lua, s, how: Option<String>| {
             let how = match how.as_deref() {
@@ -890,15 +881,8 @@ impl UserData for Stream {
             match s.0.socket().map(|k| k.shutdown(how)) {
                 Some(Ok(())) => true.into_lua_multi(lua),
                 Some(Err(e)) => fail(lua, &e),
-                None => fail_msg(lua, "socket is closed", libc::EBADF),
+                None => common::closed(lua),
             }
-        });
-        m.add_function("close", |_, ud: AnyUserData| {
-            let s = this(&ud)?;
-            s.close()?;
-            s.handler.set(false);
-            ud.set_user_value(Value::Nil)?;
-            Ok(true)
         });
         m.add_meta_method(mlua::MetaMethod::ToString, |_, s, ()| {
             let state = if s.0.base.is_closed() { "closed".to_string() } else { format!("fd {}", s.0.base.fd) };

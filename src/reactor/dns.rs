@@ -67,6 +67,7 @@ impl DnsPool {
         let poller = Arc::clone(&self.poller);
         let idle = Arc::clone(&self.idle);
         std::thread::Builder::new().name("rlua-net-dns".into()).spawn(move || {
+            super::block_signals_here();
             loop {
                 idle.fetch_add(1, Ordering::AcqRel);
                 let job = match rx.lock() {

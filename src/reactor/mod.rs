@@ -23,7 +23,7 @@ use polling::{Event, Events, PollMode, Poller};
 use slab::Slab;
 
 pub use dns::{DnsResult, Family};
-pub use source::{Dir, Pollable, SourceBase, Waitable};
+pub use source::{ByFlags, Dir, Pollable, SourceBase, Waitable};
 pub use tasks::Resume;
 use tasks::{Parked, Task, Tasks};
 pub use timers::TimerAction;
@@ -74,7 +74,7 @@ pub struct Reactor {
     anchors: Table,
     anchored: RefCell<HashSet<i64>>,
     next_obj: Cell<i64>,
-    pub(crate) scratch: RefCell<Box<[u8]>>,
+    scratch: RefCell<Box<[u8]>>,
     /// Set by the REPL: a Ctrl-C flag that stops a blocking wait.
     interrupt: Cell<Option<&'static std::sync::atomic::AtomicBool>>,
     /// Interned event names, so emitting does not allocate.
@@ -182,6 +182,15 @@ impl Reactor {
     /// Lets `flag` (set from a signal handler) interrupt blocking waits.
     pub fn set_interrupt(&self, flag: &'static std::sync::atomic::AtomicBool) {
         self.interrupt.set(Some(flag));
+    }
+
+    /// Runs `f` on the shared read buffer (or a private one if a read is already using it,
+    /// as when a finalizer reads from inside another read).
+    pub fn with_scratch<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        match self.scratch.try_borrow_mut() {
+            Ok(mut buf) => f(&mut buf),
+            Err(_) => f(&mut vec![0u8; SCRATCH_SIZE]),
+        }
     }
 
     /// A handle other threads use to wake the loop.
@@ -499,6 +508,17 @@ impl Reactor {
                 TimerAction::Object(obj) => crate::net::timer::fire(lua, self, obj)?,
             }
         }
+    }
+}
+
+/// Keeps process signals (SIGINT above all) away from a helper thread, so they reach the
+/// loop thread and interrupt its poll.
+pub fn block_signals_here() {
+    // SAFETY: plain sigset manipulation on local storage, applied to the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

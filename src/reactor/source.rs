@@ -137,3 +137,18 @@ impl Waitable for SourceBase {
         }
     }
 }
+
+/// Waiting on a source with no readiness rules of its own: its flags decide.
+pub struct ByFlags(pub Rc<dyn Pollable>);
+
+impl Waitable for ByFlags {
+    fn poll_ready(&self, dir: Dir) -> Option<bool> {
+        self.0.base().poll_ready(dir)
+    }
+    fn add_waiter(&self, dir: Dir, task: usize) {
+        self.0.base().add_waiter(dir, task)
+    }
+    fn remove_waiter(&self, task: usize) {
+        self.0.base().remove_waiter(task)
+    }
+}

@@ -85,6 +85,7 @@ pub fn spawn(
     history: Option<PathBuf>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
+        crate::reactor::block_signals_here();
         let config = Config::builder().auto_add_history(false).max_history_size(1000).unwrap_or_default().build();
         let mut ed: Editor<LuaHelper, FileHistory> = match Editor::with_config(config) {
             Ok(ed) => ed,

@@ -17,8 +17,16 @@ use editor::{FromEditor, Prompt};
 /// Set by SIGINT (or Ctrl-C at the prompt) to stop running Lua code.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Wakes the loop from the signal handler: the poller retries interrupted waits itself, so
+/// a blocking wait would otherwise sleep on until its deadline.
+static SIGNAL_WAKER: std::sync::OnceLock<crate::reactor::Waker> = std::sync::OnceLock::new();
+
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    // An atomic swap and an eventfd write: both safe in a signal handler.
+    if let Some(w) = SIGNAL_WAKER.get() {
+        w.wake();
+    }
 }
 
 fn install_interrupt(lua: &Lua) {
@@ -55,6 +63,7 @@ pub fn run(rt: &Runtime) -> i32 {
         }
     };
     reactor.set_interrupt(&INTERRUPTED);
+    let _ = SIGNAL_WAKER.set(reactor.waker());
     let (to_editor, from_loop) = mpsc::channel::<Prompt>();
     let (to_loop, from_editor) = mpsc::channel::<FromEditor>();
     let waker = reactor.waker();

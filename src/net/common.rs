@@ -14,8 +14,9 @@ pub trait SocketObject: UserData + 'static {
     fn base(&self) -> &SourceBase;
     /// A handler was set (`true`) or removed; the object re-decides whether it is active.
     fn set_handler(&self, on: bool) -> mlua::Result<()>;
-    /// Closes the descriptor (idempotent).
-    fn close(&self) -> mlua::Result<()>;
+    /// Closes the descriptor (idempotent). `graceful`: a stream with queued data closes
+    /// once the queue has drained instead of discarding it.
+    fn close(&self, graceful: bool) -> mlua::Result<()>;
 }
 
 /// `fd`, `is_closed`, `on`, `setopt`, `getopt`, `close`.
@@ -44,10 +45,10 @@ pub fn add_methods<T: SocketObject, M: UserDataMethods<T>>(m: &mut M) {
             Err(e) => fail(lua, &e),
         }
     });
-    m.add_function("close", |_, ud: AnyUserData| {
+    m.add_function("close", |_, (ud, graceful): (AnyUserData, Option<bool>)| {
         {
             let s = ud.borrow::<T>()?;
-            s.close()?;
+            s.close(graceful.unwrap_or(false))?;
             s.set_handler(false)?;
         }
         ud.set_user_value(Value::Nil)?;

@@ -124,8 +124,38 @@ impl SocketObject for Datagram {
         self.0.handler.set(on);
         self.0.update_active()
     }
-    fn close(&self) -> mlua::Result<()> {
+    fn close(&self, _graceful: bool) -> mlua::Result<()> {
         self.0.close()
+    }
+}
+
+/// Joins or leaves multicast `group` on interface address `iface` (default: any).
+fn membership(lua: &Lua, d: &DgramSrc, group: &str, iface: Option<String>, join: bool) -> mlua::Result<MultiValue> {
+    let group = addr::parse_ip(group)?;
+    let guard = d.sock.borrow();
+    let Some(s) = guard.as_ref() else { return closed(lua) };
+    let r = match group {
+        std::net::IpAddr::V4(g) => {
+            let ifa = match iface.as_deref() {
+                None | Some("") => std::net::Ipv4Addr::UNSPECIFIED,
+                Some(i) => match addr::parse_ip(i)? {
+                    std::net::IpAddr::V4(a) => a,
+                    _ => return Err(misuse("an IPv4 group needs an IPv4 interface address")),
+                },
+            };
+            if join { s.join_multicast_v4(&g, &ifa) } else { s.leave_multicast_v4(&g, &ifa) }
+        }
+        std::net::IpAddr::V6(g) => {
+            if join {
+                s.join_multicast_v6(&g, 0)
+            } else {
+                s.leave_multicast_v6(&g, 0)
+            }
+        }
+    };
+    match r {
+        Ok(()) => true.into_lua_multi(lua),
+        Err(e) => fail(lua, &e),
     }
 }
 
@@ -181,6 +211,12 @@ impl UserData for Datagram {
                 None => return closed(lua),
             };
             sent(lua, &d.0, r)
+        });
+        m.add_method("join", |lua, d, (group, iface): (String, Option<String>)| {
+            membership(lua, &d.0, &group, iface, true)
+        });
+        m.add_method("leave", |lua, d, (group, iface): (String, Option<String>)| {
+            membership(lua, &d.0, &group, iface, false)
         });
         m.add_method("recv", |lua, d, ()| match d.0.recv(lua)? {
             Recv::Msg(data, from) => {

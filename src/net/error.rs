@@ -47,3 +47,64 @@ pub fn misuse(msg: impl Into<String>) -> mlua::Error {
 pub fn would_block(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
 }
+
+/// `core.errno`: this platform's errno values by name, so Lua code never hard-codes numbers.
+pub fn errno_table(lua: &Lua) -> mlua::Result<mlua::Table> {
+    let t = lua.create_table()?;
+    for (name, code) in [
+        ("EPERM", libc::EPERM),
+        ("ENOENT", libc::ENOENT),
+        ("EINTR", libc::EINTR),
+        ("EIO", libc::EIO),
+        ("EBADF", libc::EBADF),
+        ("EAGAIN", libc::EAGAIN),
+        ("EWOULDBLOCK", libc::EWOULDBLOCK),
+        ("ENOMEM", libc::ENOMEM),
+        ("EACCES", libc::EACCES),
+        ("EFAULT", libc::EFAULT),
+        ("EBUSY", libc::EBUSY),
+        ("EEXIST", libc::EEXIST),
+        ("ENOTDIR", libc::ENOTDIR),
+        ("EISDIR", libc::EISDIR),
+        ("EINVAL", libc::EINVAL),
+        ("ENFILE", libc::ENFILE),
+        ("EMFILE", libc::EMFILE),
+        ("ENOSPC", libc::ENOSPC),
+        ("EPIPE", libc::EPIPE),
+        ("ERANGE", libc::ERANGE),
+        ("ENAMETOOLONG", libc::ENAMETOOLONG),
+        ("ENOSYS", libc::ENOSYS),
+        ("ENOTSOCK", libc::ENOTSOCK),
+        ("EDESTADDRREQ", libc::EDESTADDRREQ),
+        ("EMSGSIZE", libc::EMSGSIZE),
+        ("EPROTOTYPE", libc::EPROTOTYPE),
+        ("ENOPROTOOPT", libc::ENOPROTOOPT),
+        ("EPROTONOSUPPORT", libc::EPROTONOSUPPORT),
+        ("EOPNOTSUPP", libc::EOPNOTSUPP),
+        ("ENOTSUP", libc::ENOTSUP),
+        ("EAFNOSUPPORT", libc::EAFNOSUPPORT),
+        ("EADDRINUSE", libc::EADDRINUSE),
+        ("EADDRNOTAVAIL", libc::EADDRNOTAVAIL),
+        ("ENETDOWN", libc::ENETDOWN),
+        ("ENETUNREACH", libc::ENETUNREACH),
+        ("ENETRESET", libc::ENETRESET),
+        ("ECONNABORTED", libc::ECONNABORTED),
+        ("ECONNRESET", libc::ECONNRESET),
+        ("ENOBUFS", libc::ENOBUFS),
+        ("EISCONN", libc::EISCONN),
+        ("ENOTCONN", libc::ENOTCONN),
+        ("ESHUTDOWN", libc::ESHUTDOWN),
+        ("ETIMEDOUT", libc::ETIMEDOUT),
+        ("ECONNREFUSED", libc::ECONNREFUSED),
+        ("EHOSTDOWN", libc::EHOSTDOWN),
+        ("EHOSTUNREACH", libc::EHOSTUNREACH),
+        ("EALREADY", libc::EALREADY),
+        ("EINPROGRESS", libc::EINPROGRESS),
+        ("ECANCELED", libc::ECANCELED),
+        ("EPROTO", libc::EPROTO),
+        ("ELOOP", libc::ELOOP),
+    ] {
+        t.set(name, code)?;
+    }
+    Ok(t)
+}

@@ -125,7 +125,7 @@ impl SocketObject for Listener {
         self.0.handler.set(on);
         self.0.update_active()
     }
-    fn close(&self) -> mlua::Result<()> {
+    fn close(&self, _graceful: bool) -> mlua::Result<()> {
         self.0.close()
     }
 }

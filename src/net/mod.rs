@@ -10,6 +10,7 @@ pub mod buffer;
 mod common;
 pub mod datagram;
 pub mod error;
+mod iface;
 pub mod listener;
 pub mod signal;
 pub mod sockopt;
@@ -149,11 +150,23 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     core.set("is_ip", lua.create_function(|_, s: String| Ok(addr::parse_ip(&s).is_ok()))?)?;
+    core.set("errno", error::errno_table(lua)?)?;
 
     // Time, timers, signals.
     let epoch = Instant::now();
     core.set("now", lua.create_function(move |_, ()| Ok(epoch.elapsed().as_secs_f64()))?)?;
     core.set("timer", lua.create_function(|lua, ()| timer::create(lua))?)?;
+    // Blocks the whole process, loop included (firmware-style busy waits).
+    core.set(
+        "delay",
+        lua.create_function(|_, secs: f64| {
+            if let Some(d) = seconds_of(&Value::Number(secs)) {
+                std::thread::sleep(d.min(std::time::Duration::from_secs(3600)));
+            }
+            Ok(())
+        })?,
+    )?;
+    core.set("interfaces", lua.create_function(|lua, ()| iface::list(lua))?)?;
     core.set("signal", lua.create_function(|lua, ()| signal::create(lua))?)?;
 
     // Tasks and the loop.

@@ -112,6 +112,8 @@ pub struct StreamSrc {
     queue_limit: Cell<usize>,
     /// `shutdown("w")` asked while data was queued: done once it drains.
     shutdown_after_drain: Cell<bool>,
+    /// `close(true)` asked while data was queued: closed once it drains.
+    close_after_drain: Cell<bool>,
 }
 
 pub struct Stream(pub Rc<StreamSrc>);
@@ -144,6 +146,7 @@ impl StreamSrc {
             queued: Cell::new(0),
             queue_limit: Cell::new(QUEUE_LIMIT),
             shutdown_after_drain: Cell::new(false),
+            close_after_drain: Cell::new(false),
         });
         let src = match made {
             Ok(s) => s,
@@ -631,6 +634,9 @@ impl StreamSrc {
         if !self.emit_flush(lua, self.flush())? {
             return Ok(());
         }
+        if self.close_after_drain.get() && self.outq.borrow().is_empty() {
+            return self.close();
+        }
         match self.watch.get() {
             Watch::Off => {}
             Watch::Readable => {
@@ -700,8 +706,14 @@ impl SocketObject for Stream {
         self.0.handler.set(on);
         self.0.update_active()
     }
-    fn close(&self) -> mlua::Result<()> {
-        self.0.close()
+    fn close(&self, graceful: bool) -> mlua::Result<()> {
+        let s = &self.0;
+        if graceful && !s.base.is_closed() && !s.outq.borrow().is_empty() && s.failure().is_none() {
+            // The loop writes the rest, then closes (see `drive`).
+            s.close_after_drain.set(true);
+            return Ok(());
+        }
+        s.close()
     }
 }
 

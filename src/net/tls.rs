@@ -39,13 +39,33 @@ fn protocol(t: &Table, key: &str) -> mlua::Result<Option<Protocol>> {
     })
 }
 
+/// native-tls takes PKCS#8 keys only; PKCS#1 (`RSA PRIVATE KEY`) and SEC1 (`EC PRIVATE
+/// KEY`) PEM keys, which many device and server setups still use, are converted.
+fn pkcs8(key: &[u8]) -> mlua::Result<Vec<u8>> {
+    let start = key.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let key = &key[start..];
+    if key.starts_with(b"-----BEGIN PRIVATE KEY-----") {
+        return Ok(key.to_vec());
+    }
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))]
+    {
+        openssl::pkey::PKey::private_key_from_pem(key)
+            .and_then(|k| k.private_key_to_pem_pkcs8())
+            .map_err(|e| misuse(format!("TLS option 'key': not a usable PEM private key ({e})")))
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
+    {
+        Ok(key.to_vec())
+    }
+}
+
 fn identity(t: &Table) -> mlua::Result<Option<Identity>> {
     let cert: Value = t.get("cert")?;
     let key: Value = t.get("key")?;
     match (&cert, &key) {
         (Value::Nil, Value::Nil) => Ok(None),
         (Value::Nil, _) | (_, Value::Nil) => Err(misuse("TLS options 'cert' and 'key' go together")),
-        _ => Identity::from_pkcs8(&bytes(&cert, "cert")?, &bytes(&key, "key")?)
+        _ => Identity::from_pkcs8(&bytes(&cert, "cert")?, &pkcs8(&bytes(&key, "key")?)?)
             .map(Some)
             .map_err(|e| misuse(format!("TLS certificate/key: {e}"))),
     }

@@ -1,5 +1,5 @@
 //! Tasks: Lua coroutines the loop resumes. A task suspends by yielding the wait marker
-//! (see `stdlib/core/prelude.lua`); any other yield just gives the loop a turn.
+//! (see `stdlib/rluanet/prelude.lua`); any other yield just gives the loop a turn.
 
 use std::collections::VecDeque;
 use std::rc::Rc;

@@ -150,8 +150,8 @@ fn install_core(lua: &Lua) -> mlua::Result<()> {
         crate::net::MODULE,
         lua.create_function(|lua, ()| {
             let core = crate::net::open(lua)?;
-            let prelude = stdlib::load(lua, "core.prelude")?
-                .ok_or_else(|| mlua::Error::RuntimeError("embedded core.prelude missing".into()))?;
+            let prelude = stdlib::load(lua, "rluanet.prelude")?
+                .ok_or_else(|| mlua::Error::RuntimeError("embedded rluanet.prelude missing".into()))?;
             prelude.call::<Table>(core)
         })?,
     )

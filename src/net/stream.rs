@@ -186,9 +186,14 @@ impl StreamSrc {
         b.reactor.set_anchor(b.obj, active)
     }
 
+    /// Records the stream's first failure and reports it, once, as `error` on the next
+    /// loop turn, wherever it was found (a read in the loop, or a send inside a handler).
     fn set_failed(&self, msg: String, code: i32) {
         self.eof.set(true);
-        self.failed.borrow_mut().get_or_insert((msg, code));
+        if self.failed.borrow().is_none() && !self.base.is_closed() {
+            self.base.reactor.defer_error(self.base.obj, msg.clone(), code);
+            *self.failed.borrow_mut() = Some((msg, code));
+        }
         self.outq.borrow_mut().clear();
         self.queued.set(0);
     }
@@ -570,10 +575,8 @@ impl StreamSrc {
         if drained && !self.emit(lua, "drain", ())? {
             return Ok(false);
         }
-        if let Some((m, c)) = err {
-            return self.emit(lua, "error", (m, c));
-        }
-        Ok(true)
+        // A write error was reported by `set_failed`; nothing more to do this turn.
+        Ok(err.is_none())
     }
 }
 
@@ -600,9 +603,8 @@ impl StreamSrc {
         if self.connecting.get() {
             match self.finish_connect() {
                 None => return Ok(()),
-                Some(Err((m, c))) => {
+                Some(Err(_)) => {
                     self.base.mark(true, true);
-                    self.emit(lua, "error", (m, c))?;
                     return Ok(());
                 }
                 Some(Ok(())) => {
@@ -616,10 +618,9 @@ impl StreamSrc {
         if self.handshaking() {
             match self.progress_handshake() {
                 None => return Ok(()),
-                Some(Err((m, c))) => {
+                Some(Err(_)) => {
                     self.announce_tls.set(false);
                     self.base.mark(true, true);
-                    self.emit(lua, "error", (m, c))?;
                     return Ok(());
                 }
                 Some(Ok(())) => self.base.mark(true, true),
@@ -655,13 +656,10 @@ impl StreamSrc {
                         Got::Data(s) => {
                             self.emit(lua, "data", s)?;
                         }
-                        Got::Block | Got::Limit => return Ok(()),
+                        // A failure was reported by `set_failed`.
+                        Got::Block | Got::Limit | Got::Fail(..) => return Ok(()),
                         Got::Eof => {
                             self.emit(lua, "eof", ())?;
-                            return Ok(());
-                        }
-                        Got::Fail(m, c) => {
-                            self.emit(lua, "error", (m, c))?;
                             return Ok(());
                         }
                     }

@@ -32,6 +32,7 @@ use timers::Timers;
 enum Deferred {
     Call(Function, MultiValue),
     Emit(i64, &'static str, MultiValue),
+    Error(i64, String, i32),
 }
 
 /// Size of the shared read buffer every socket reads into.
@@ -171,6 +172,11 @@ impl Reactor {
     /// Runs `f(args)` on a later loop turn.
     pub fn defer(&self, f: Function, args: MultiValue) {
         self.deferred.borrow_mut().push_back(Deferred::Call(f, args));
+    }
+
+    /// Emits `error`(message, errno) on a later loop turn (failures found without Lua at hand).
+    pub fn defer_error(&self, id: i64, msg: String, code: i32) {
+        self.deferred.borrow_mut().push_back(Deferred::Error(id, msg, code));
     }
 
     /// Emits an event on a later loop turn (for results known inside an API call, which
@@ -471,6 +477,7 @@ impl Reactor {
             match d {
                 Deferred::Call(f, args) => f.call::<()>(args)?,
                 Deferred::Emit(id, event, args) => self.emit(lua, id, event, args)?,
+                Deferred::Error(id, msg, code) => self.emit(lua, id, "error", (msg, code))?,
             }
         }
         let mut pending: Vec<(usize, bool, bool)> = std::mem::take(&mut *self.again.borrow_mut());

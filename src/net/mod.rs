@@ -10,6 +10,7 @@ pub mod buffer;
 mod common;
 pub mod datagram;
 pub mod error;
+mod host;
 mod iface;
 pub mod listener;
 pub mod signal;
@@ -167,6 +168,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     core.set("interfaces", lua.create_function(|lua, ()| iface::list(lua))?)?;
+    core.set("pid", lua.create_function(|_, ()| Ok(std::process::id()))?)?;
+    core.set("platform", host::platform())?;
+    core.set("file_info", lua.create_function(|lua, path: String| host::file_info(lua, path))?)?;
     core.set("signal", lua.create_function(|lua, ()| signal::create(lua))?)?;
 
     // Tasks and the loop.

@@ -100,7 +100,8 @@ pub fn lookup(host: &str, family: Family) -> DnsResult {
         socktype: libc::SOCK_STREAM,
         protocol: 0,
     };
-    let iter = dns_lookup::getaddrinfo(Some(host), None, Some(hints)).map_err(|e| (e.to_string(), e.error_num()))?;
+    let iter = dns_lookup::getaddrinfo(Some(host), None, Some(hints))
+        .map_err(|e| (gai_message(e.error_num()), e.error_num()))?;
     let mut out: Vec<IpAddr> = Vec::new();
     for ai in iter.flatten() {
         let ip = ai.sockaddr.ip();
@@ -112,4 +113,15 @@ pub fn lookup(host: &str, family: Family) -> DnsResult {
         return Err(("no address found".into(), libc::EAI_NONAME));
     }
     Ok(out)
+}
+
+/// The resolver's own words for an `EAI_*` code ("Name or service not known").
+fn gai_message(code: i32) -> String {
+    // SAFETY: gai_strerror returns a pointer to a static NUL-terminated string.
+    let text = unsafe { libc::gai_strerror(code) };
+    if text.is_null() {
+        return format!("name resolution failed ({code})");
+    }
+    // SAFETY: non-null, NUL-terminated, static.
+    unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }

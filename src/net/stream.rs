@@ -114,6 +114,8 @@ pub struct StreamSrc {
     shutdown_after_drain: Cell<bool>,
     /// `close(true)` asked while data was queued: closed once it drains.
     close_after_drain: Cell<bool>,
+    /// Tags of chunks written inside `queue` whose `sent` is still to be emitted.
+    sent_ready: RefCell<Vec<Value>>,
 }
 
 pub struct Stream(pub Rc<StreamSrc>);
@@ -147,6 +149,7 @@ impl StreamSrc {
             queue_limit: Cell::new(QUEUE_LIMIT),
             shutdown_after_drain: Cell::new(false),
             close_after_drain: Cell::new(false),
+            sent_ready: RefCell::new(Vec::new()),
         });
         let src = match made {
             Ok(s) => s,
@@ -481,8 +484,10 @@ impl StreamSrc {
         let written = if self.outq.borrow().is_empty() { self.send_now(data)? } else { 0 };
         if written == data.len() {
             if let Some(tag) = tag {
-                let r = &self.base.reactor;
-                r.defer_emit(self.base.obj, "sent", MultiValue::from_vec(vec![tag]));
+                // Reported from the loop, and before any data read after this call: a
+                // reply cannot overtake the `sent` of the request that caused it.
+                self.sent_ready.borrow_mut().push(tag);
+                self.base.reactor.again(self.base.key);
             }
         } else {
             self.outq.borrow_mut().push_back(Chunk { data: data[written..].to_vec(), off: 0, tag });
@@ -561,6 +566,22 @@ impl StreamSrc {
         Ok(!self.base.is_closed())
     }
 
+    /// Emits `sent` for chunks written inside `queue`; false once the handler closed us.
+    fn emit_sent_ready(&self, lua: &Lua) -> mlua::Result<bool> {
+        loop {
+            let next = {
+                let mut ready = self.sent_ready.borrow_mut();
+                if ready.is_empty() {
+                    return Ok(true);
+                }
+                ready.remove(0)
+            };
+            if !self.emit(lua, "sent", next)? {
+                return Ok(false);
+            }
+        }
+    }
+
     /// Emits the outcome of a flush; false once the handler closed the stream.
     fn emit_flush(
         &self,
@@ -632,7 +653,7 @@ impl StreamSrc {
                 return Ok(());
             }
         }
-        if !self.emit_flush(lua, self.flush())? {
+        if !self.emit_sent_ready(lua)? || !self.emit_flush(lua, self.flush())? {
             return Ok(());
         }
         if self.close_after_drain.get() && self.outq.borrow().is_empty() {
@@ -650,6 +671,9 @@ impl StreamSrc {
             Watch::Data => {
                 for _ in 0..READ_BUDGET {
                     if self.base.is_closed() || self.watch.get() != Watch::Data || self.eof.get() {
+                        return Ok(());
+                    }
+                    if !self.emit_sent_ready(lua)? {
                         return Ok(());
                     }
                     match self.read_some(lua, usize::MAX)? {

@@ -423,6 +423,7 @@ impl Reactor {
             || !self.tasks.borrow().all.is_empty()
             || !self.dns_waiting.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
+            || !self.again.borrow().is_empty()
     }
 
     /// Counts of live things, for tests and `core.stats()`.

@@ -10,6 +10,14 @@ local call, error, type, setmetatable = S.call, error, type, setmetatable
 
 local net = { TCP = 1, UDP = 2, cert = tls.cert }
 
+-- net.c answers any receiver that is not the method's own kind of object (a `.` call
+-- instead of `:`, say) with "invalid user data".
+local function check(self, mt)
+  if getmetatable(self) ~= mt then
+    error("invalid user data", 3)
+  end
+end
+
 -- ---------------------------------------------------------------- net.socket (TCP)
 
 local Socket = {}
@@ -60,6 +68,13 @@ local function on_stream(self, stream, event, a, b)
   end
 end
 
+-- Reading on, or off while held. A held stream is not watched, so core's hold keeps it
+-- anchored: the firmware keeps a connected socket whether or not it is reading.
+local function set_reading(stream, held)
+  stream:watch(held and "off" or "data")
+  stream:hold(held)
+end
+
 local function attach(self, stream, connected)
   self.stream = stream
   self.state = connected and "connected" or "connecting"
@@ -69,7 +84,7 @@ local function attach(self, stream, connected)
   stream:on(function(event, a, b)
     on_stream(self, stream, event, a, b)
   end)
-  stream:watch(self.held and "off" or "data")
+  set_reading(stream, false) -- a new connection is never held
   -- Sends made while the name was being resolved go out now, in order.
   local pending = self.pending
   self.pending = nil
@@ -95,7 +110,7 @@ local function start_connect(self, ip, port)
 end
 
 function Socket:connect(port, host, cb)
-  S.check_self(self, socket_mt, "connect")
+  check(self, socket_mt)
   port = S.check_int(port, 1, "connect")
   if self.state ~= "idle" then
     error("already connected", 2)
@@ -105,15 +120,24 @@ function Socket:connect(port, host, cb)
   end
   host = host == nil and "127.0.0.1" or S.check_string(host, 2, "connect")
   if cb ~= nil then
+    if type(cb) ~= "function" then
+      error("bad argument #3 to 'connect' (not a function)", 2)
+    end
     self.cb.connection = cb
   end
   self.state = "dns"
+  -- A lookup that close() or a later connect() superseded must not touch the socket.
+  local attempt = {}
+  self.attempt = attempt
+  local function current()
+    return self.state == "dns" and self.attempt == attempt
+  end
   S.resolve(host, function(ip)
-    if self.state ~= "dns" then
-      return -- closed while resolving
+    if not current() then
+      return
     end
     call(self.cb.dns, self, ip)
-    if self.state ~= "dns" then
+    if not current() then
       return -- the dns callback closed or reconnected it
     end
     if ip == nil then
@@ -132,7 +156,7 @@ function Socket:connect(port, host, cb)
 end
 
 function Socket:on(event, fn)
-  S.check_self(self, socket_mt, "on")
+  check(self, socket_mt)
   if type(event) ~= "string" or not SOCKET_EVENTS[event] then
     error("invalid callback name", 2)
   end
@@ -143,16 +167,17 @@ function Socket:on(event, fn)
 end
 
 function Socket:send(data, fn)
-  S.check_self(self, socket_mt, "send")
+  check(self, socket_mt)
   data = S.check_string(data, 1, "send")
-  if self.state == "idle" then
-    error("not connected", 2)
-  end
   if #data == 0 then
     error("no data to send", 2)
   end
-  if fn ~= nil then
+  -- As in net_send: the handler is taken before the connection is checked.
+  if type(fn) == "function" then
     self.cb.sent = fn
+  end
+  if self.state == "idle" then
+    error("not connected", 2)
   end
   if self.stream == nil then
     -- Still resolving the host: keep the data, in order, for the connection.
@@ -161,14 +186,15 @@ function Socket:send(data, fn)
     return
   end
   local ok, _, errno = self.stream:queue(data, true)
-  if not ok then
-    -- Past the write-queue limit (docs/nodemcu.md) or the connection already failed.
-    error(errno == E.ENOBUFS and "out of memory" or S.lwip_message(errno), 2)
+  if not ok and errno == E.ENOBUFS then
+    error("out of memory", 2) -- past the write-queue limit (docs/nodemcu.md)
   end
+  -- Any other failure means the connection is going: its `reconnection`/`disconnection`
+  -- event follows from the loop, as on the device, where send() never raises for it.
 end
 
 function Socket:close()
-  S.check_self(self, socket_mt, "close")
+  check(self, socket_mt)
   if self.state == "idle" then
     error("not connected", 2)
   end
@@ -180,24 +206,23 @@ function Socket:close()
   end
 end
 
+-- Both are no-ops without a connection, as in the firmware (the hold is the pcb's).
 function Socket:hold()
-  S.check_self(self, socket_mt, "hold")
-  self.held = true
+  check(self, socket_mt)
   if self.stream then
-    self.stream:watch("off")
+    set_reading(self.stream, true)
   end
 end
 
 function Socket:unhold()
-  S.check_self(self, socket_mt, "unhold")
-  self.held = false
+  check(self, socket_mt)
   if self.stream then
-    self.stream:watch("data")
+    set_reading(self.stream, false)
   end
 end
 
 function Socket:dns(domain, cb)
-  S.check_self(self, socket_mt, "dns")
+  check(self, socket_mt)
   domain = S.check_string(domain, 1, "dns")
   if cb ~= nil then
     if type(cb) ~= "function" then
@@ -214,7 +239,7 @@ function Socket:dns(domain, cb)
 end
 
 function Socket:ttl(n)
-  S.check_self(self, socket_mt, "ttl")
+  check(self, socket_mt)
   if self.stream == nil then
     error("socket is not open/bound yet", 2)
   end
@@ -227,7 +252,7 @@ end
 
 -- Note the order: port first (the TLS socket's getpeer is the other way round).
 function Socket:getpeer()
-  S.check_self(self, socket_mt, "getpeer")
+  check(self, socket_mt)
   if self.state ~= "connected" or not self.stream then
     return nil, nil
   end
@@ -239,7 +264,7 @@ function Socket:getpeer()
 end
 
 function Socket:getaddr()
-  S.check_self(self, socket_mt, "getaddr")
+  check(self, socket_mt)
   if not self.stream then
     return nil, nil
   end
@@ -278,7 +303,7 @@ function net.createServer(a, b)
 end
 
 function Server:listen(...)
-  S.check_self(self, server_mt, "listen")
+  check(self, server_mt)
   local port, ip, cb
   for i = 1, select("#", ...) do
     local v = select(i, ...)
@@ -328,7 +353,7 @@ function Server:listen(...)
 end
 
 function Server:getaddr()
-  S.check_self(self, server_mt, "getaddr")
+  check(self, server_mt)
   if not self.listener then
     return nil, nil
   end
@@ -337,7 +362,7 @@ function Server:getaddr()
 end
 
 function Server:close()
-  S.check_self(self, server_mt, "close")
+  check(self, server_mt)
   if not self.listener then
     error("not connected", 2)
   end
@@ -360,17 +385,23 @@ local UDP_EVENTS = { receive = true, sent = true, dns = true }
 local groups = {}
 local live_udp = setmetatable({}, { __mode = "k" })
 
+--- Binds the socket; returns the errno when that fails (the caller raises, so the error
+--- names the script's line).
 local function bind(self, ip, port)
   local family = ip:find(":", 1, true) and "inet6" or "inet"
   local d, _, errno = core.udp(family)
   if not d then
-    S.raise(errno)
+    return errno
   end
   local ok
   ok, _, errno = d:bind(ip, port)
   if not ok then
     d:close()
-    S.raise(errno)
+    return errno
+  end
+  -- lwIP sends to broadcast addresses without asking; scripts do (discovery, #2566).
+  if family == "inet" then
+    d:setopt("broadcast", true)
   end
   self.dgram = d
   live_udp[self] = true
@@ -390,7 +421,7 @@ function net.createUDPSocket()
 end
 
 function Udp:listen(...)
-  S.check_self(self, udp_mt, "listen")
+  check(self, udp_mt)
   local port, ip
   for i = 1, select("#", ...) do
     local v = select(i, ...)
@@ -407,11 +438,14 @@ function Udp:listen(...)
   if not core.is_ip(ip) then
     error("invalid IP address", 2)
   end
-  bind(self, ip, port or 0)
+  local errno = bind(self, ip, port or 0)
+  if errno then
+    S.raise(errno)
+  end
 end
 
 function Udp:on(event, fn)
-  S.check_self(self, udp_mt, "on")
+  check(self, udp_mt)
   if type(event) ~= "string" or not UDP_EVENTS[event] then
     error("invalid callback name", 2)
   end
@@ -422,7 +456,7 @@ function Udp:on(event, fn)
 end
 
 function Udp:send(port, ip, data, fn)
-  S.check_self(self, udp_mt, "send")
+  check(self, udp_mt)
   port = S.check_int(port, 1, "send")
   ip = S.check_string(ip, 2, "send")
   data = S.check_string(data, 3, "send")
@@ -435,11 +469,14 @@ function Udp:send(port, ip, data, fn)
   if #data == 0 then
     error("no data to send", 2)
   end
-  if fn ~= nil then
+  if type(fn) == "function" then
     self.cb.sent = fn
   end
   if not self.dgram then
-    bind(self, ip:find(":", 1, true) and "::" or "0.0.0.0", 0)
+    local errno = bind(self, ip:find(":", 1, true) and "::" or "0.0.0.0", 0)
+    if errno then
+      S.raise(errno)
+    end
   end
   local n, _, errno = self.dgram:sendto(data, ip, port)
   if not n then
@@ -450,7 +487,7 @@ function Udp:send(port, ip, data, fn)
 end
 
 function Udp:dns(domain, cb)
-  S.check_self(self, udp_mt, "dns")
+  check(self, udp_mt)
   domain = S.check_string(domain, 1, "dns")
   if cb ~= nil then
     self.cb.dns = cb
@@ -464,7 +501,7 @@ function Udp:dns(domain, cb)
 end
 
 function Udp:ttl(n)
-  S.check_self(self, udp_mt, "ttl")
+  check(self, udp_mt)
   if not self.dgram then
     error("socket is not open/bound yet", 2)
   end
@@ -475,7 +512,7 @@ function Udp:ttl(n)
 end
 
 function Udp:getaddr()
-  S.check_self(self, udp_mt, "getaddr")
+  check(self, udp_mt)
   if not self.dgram then
     return nil, nil
   end
@@ -484,7 +521,7 @@ function Udp:getaddr()
 end
 
 function Udp:close()
-  S.check_self(self, udp_mt, "close")
+  check(self, udp_mt)
   if not self.dgram then
     error("not connected", 2)
   end
@@ -495,15 +532,19 @@ end
 
 -- ---------------------------------------------------------------- multicast
 
+-- Raised at level 4: check_ip_arg <- membership <- multicastJoin/Leave <- the script.
+-- A number passes as a string, as lua_isstring lets it (and then fails the IP check).
 local function check_ip_arg(v, what)
-  if type(v) ~= "string" then
-    error("wrong arg type", 3)
+  if type(v) == "number" then
+    v = tostring(v)
+  elseif type(v) ~= "string" then
+    error("wrong arg type", 4)
   end
   if v == "" or v:lower() == "any" then
     return "0.0.0.0"
   end
   if #v < 7 or #v > 15 or not core.is_ip(v) then
-    error("invalid " .. what .. " ip", 3)
+    error("invalid " .. what .. " ip", 4)
   end
   return v
 end
@@ -541,7 +582,7 @@ net.dns = dns
 function dns.resolve(host, cb)
   host = S.check_string(host, 1, "resolve")
   if type(cb) ~= "function" then
-    error("no callback specified", 2)
+    error(("bad argument #2 to 'resolve' (function expected, got %s)"):format(cb == nil and "no value" or type(cb)), 2)
   end
   S.resolve(host, function(ip)
     call(cb, nil, ip)
@@ -612,5 +653,8 @@ function net.ifinfo(idx)
   end
   return { hwaddr = i.hwaddr or string.rep("\0", 6), ip = i.ip, netmask = i.netmask }
 end
+
+-- Optional in the firmware (NET_PING_ENABLE) and needing raw ICMP sockets here.
+net.ping = S.unsupported("net.ping")
 
 return net

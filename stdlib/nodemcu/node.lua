@@ -24,22 +24,26 @@ local function run_one()
         scheduled = true
         core.defer(run_one)
       end
-      S.call(fn)
+      S.call(fn, prio) -- the firmware passes the task its priority
       return
     end
   end
 end
 
+--- `post([prio], fn)`: as node_task_post, a number first is the priority (luaL_argcheck
+--- messages, the firmware's double space included).
 function task.post(prio, fn)
-  if fn == nil and type(prio) == "function" then
+  local n = 1
+  if type(prio) == "number" then
+    prio, n = math.tointeger(prio), 2
+    if prio == nil or prio < 0 or prio > 2 then
+      error("bad argument #1 to 'post' (invalid  priority)", 2)
+    end
+  else
     prio, fn = task.MEDIUM_PRIORITY, prio
   end
-  prio = math.tointeger(tonumber(prio))
-  if prio == nil or prio < 0 or prio > 2 then
-    error("invalid  priority", 2)
-  end
   if type(fn) ~= "function" then
-    error("bad argument #2 to 'post' (function expected, got " .. type(fn) .. ")", 2)
+    error(("bad argument #%d to 'post' (invalid function)"):format(n), 2)
   end
   local q = queues[prio]
   q[#q + 1] = fn
@@ -51,13 +55,11 @@ end
 
 -- ---------------------------------------------------------------- the rest
 
---- `setonerror(fn)`: `fn(message_with_traceback)` gets every callback error; with no
---- argument the default is back: print the traceback and exit with status 1.
+--- `setonerror(fn)`: `fn(message_with_traceback)` gets every callback error; anything
+--- but a function (no argument, say) brings the default back: print the traceback and
+--- exit with status 1.
 function node.setonerror(fn)
-  if fn ~= nil and type(fn) ~= "function" then
-    error("bad argument #1 to 'setonerror' (function expected, got " .. type(fn) .. ")", 2)
-  end
-  S.set_onerror(fn)
+  S.set_onerror(type(fn) == "function" and fn or nil)
 end
 
 --- Bytes of Lua memory in use.
@@ -91,10 +93,10 @@ function node.chipid()
   return chip
 end
 
---- Without a group: majorVer, minorVer, devVer, chipid, flashid, flashsize, flashmode,
---- flashspeed (as firmware 3.0 reports). Groups "hw", "sw_version", "build_config".
+--- Without a group (or "legacy"): majorVer, minorVer, devVer, chipid, flashid, flashsize,
+--- flashmode, flashspeed (as firmware 3.0 reports). Groups "hw", "sw_version", "build_config".
 function node.info(group)
-  if group == nil then
+  if group == nil or group == "legacy" then
     return 3, 0, 0, node.chipid(), 0, 4096, 0, 40000000
   elseif group == "hw" then
     return { chip_id = node.chipid(), flash_id = 0, flash_size = 4096, flash_mode = 0, flash_speed = 40000000 }
@@ -104,7 +106,12 @@ function node.info(group)
   elseif group == "build_config" then
     return { ssl = true, lfs_size = 0, modules = "net,tls,tmr,node,sjson,bit,wifi", number_type = "float" }
   end
-  error("bad argument #1 to 'info' (invalid group)", 2)
+  error(("bad argument #1 to 'info' (invalid option '%s')"):format(tostring(group)), 2)
 end
+
+-- The device's console redirection and garbage-collector modes.
+node.output = S.unsupported("node.output")
+node.input = S.unsupported("node.input")
+node.egc = { setmode = S.unsupported("node.egc.setmode"), meminfo = S.unsupported("node.egc.meminfo") }
 
 return node

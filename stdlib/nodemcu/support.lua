@@ -120,6 +120,13 @@ function M.check_self(self, mt, fname)
   return self
 end
 
+--- A firmware function rlua-net does not provide: calling it raises a clear error.
+function M.unsupported(name)
+  return function()
+    error(name .. " is not supported by rlua-net (see docs/nodemcu.md)", 2)
+  end
+end
+
 --- The first IPv4 address of a lookup (devices speak IPv4), else the first address.
 function M.pick(ips)
   if not ips then

@@ -13,6 +13,7 @@ local tls = { cert = {} }
 local settings = {
   verify = true, -- decision 10: on by default
   cas = nil, -- nil: the system roots; else a list of PEM certificates
+  auth = false, -- whether the identity below is presented (tls.cert.auth(true/false))
   cert = nil, -- client identity (PEM chain and key), from tls.cert.auth
   key = nil,
 }
@@ -20,17 +21,56 @@ local context -- the core TLS context for the current settings, built on first c
 
 local function check_pem(pem, kind)
   if type(pem) ~= "string" then
-    error("bad argument #1 to '" .. kind .. "' (string expected, got " .. type(pem) .. ")", 4)
+    error("bad argument #1 to '" .. kind .. "' (string expected, got " .. type(pem) .. ")", 3)
   end
   local label = pem:match("%-%-%-%-%-BEGIN ([%w ]+)%-%-%-%-%-")
   if not label then
-    error("No PEM header", 4)
+    error("No PEM header", 3) -- check_pem <- verify/auth <- the script
   end
   return label
 end
 
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+--- PEM text for DER bytes, in 64-character lines.
+local function pem_wrap(der, label)
+  local lines = {}
+  for i = 1, #der, 48 do
+    local chars = {}
+    for j = i, math.min(i + 47, #der), 3 do
+      local a, b, c = der:byte(j, j + 2)
+      local n = a << 16 | (b or 0) << 8 | (c or 0)
+      for k = 18, 0, -6 do
+        chars[#chars + 1] = B64:sub((n >> k & 63) + 1, (n >> k & 63) + 1)
+      end
+      if not b then
+        chars[#chars - 1], chars[#chars] = "=", "="
+      elseif not c then
+        chars[#chars] = "="
+      end
+    end
+    lines[#lines + 1] = table.concat(chars)
+  end
+  return ("-----BEGIN %s-----\n%s\n-----END %s-----\n"):format(label, table.concat(lines, "\n"), label)
+end
+
+--- The callback forms may answer with DER (an ASN.1 SEQUENCE, first byte 0x30) instead
+--- of PEM; core takes PEM. A DER key is PKCS#1 when an INTEGER follows its version,
+--- else PKCS#8.
+local function from_der(v, is_key)
+  if type(v) ~= "string" or v:byte(1) ~= 0x30 then
+    return v
+  end
+  if not is_key then
+    return pem_wrap(v, "CERTIFICATE")
+  end
+  local len = v:byte(2) or 0
+  local after_version = 3 + (len >= 0x80 and len - 0x80 or 0) + 3
+  return pem_wrap(v, v:byte(after_version) == 0x02 and "RSA PRIVATE KEY" or "PRIVATE KEY")
+end
+
 --- Collects the certificates a form gives: `(pem, pem, ...)` or `(fn)` with `fn(k)`
---- returning the k-th one (from `first`) until nil.
+--- returning the k-th one (PEM or DER, from `first`) until nil.
 local function collect(first_index, ...)
   local n = select("#", ...)
   local first = ...
@@ -42,7 +82,7 @@ local function collect(first_index, ...)
       if v == nil then
         break
       end
-      out[#out + 1] = v
+      out[#out + 1] = from_der(v)
       k = k + 1
     end
   else
@@ -79,30 +119,33 @@ function tls.cert.verify(...)
   return true
 end
 
---- `auth(cert_pem, key_pem)`, `auth(fn)` (fn(0) the key, fn(1..) the chain) or
---- `auth(false)`: the client certificate presented to servers that ask for one.
+--- `auth(cert_pem, key_pem)`, `auth(fn)` (fn(0) the key, fn(1..) the chain, PEM or DER),
+--- `auth(false)` (off) or `auth(true)` (on again with the identity given before): the
+--- client certificate presented to servers that ask for one.
 function tls.cert.auth(...)
   local first = ...
-  if first == false or first == nil then
-    settings.cert, settings.key, context = nil, nil, nil
+  if type(first) ~= "function" and type(first) ~= "string" then
+    if first and not settings.cert then
+      error("no certificates found", 2)
+    end
+    settings.auth, context = first and true or false, nil
     return true
   end
   local cert, key
   if type(first) == "function" then
-    key = first(0)
+    key = from_der(first(0), true)
     cert = table.concat(collect(1, first), "\n")
   else
     cert, key = ...
   end
-  check_pem(cert, "auth")
-  if type(key) ~= "string" or not key:find("PRIVATE KEY", 1, true) then
+  if check_pem(cert, "auth") ~= "CERTIFICATE" or not check_pem(key, "auth"):find("PRIVATE KEY$") then
     error("Wrong PEM type", 2)
   end
   local ok, ctx = pcall(core.tls_client, { cert = cert, key = key })
   if not ok or not ctx then
     error("Invalid PEM format data", 2)
   end
-  settings.cert, settings.key, context = cert, key, nil
+  settings.auth, settings.cert, settings.key, context = true, cert, key, nil
   return true
 end
 
@@ -111,8 +154,8 @@ local function tls_context()
     local ctx, err = core.tls_client {
       verify = settings.verify,
       ca = settings.cas,
-      cert = settings.cert,
-      key = settings.key,
+      cert = settings.auth and settings.cert or nil,
+      key = settings.auth and settings.key or nil,
     }
     if not ctx then
       return nil, err
@@ -161,13 +204,21 @@ local function on_stream(self, stream, event, a, b)
     lost(self, nil)
   elseif event == "error" then
     if self.state ~= "connected" and b == core.errno.EPROTO then
-      io.stderr:write(("rlua-net: TLS handshake with %s:%d failed: %s\n"):format(self.host, self.port, a))
-      io.stderr:write("rlua-net: (tls.cert.verify(false) turns certificate verification off)\n")
+      -- The script only gets "SSL handshake failed"; one stderr line says why.
+      local why = tostring(a):gsub("%s*\n%s*", " ")
+      io.stderr:write(("rlua-net: TLS handshake with %s:%d failed: %s"
+        .. " (tls.cert.verify(false) turns certificate verification off)\n"):format(self.host, self.port, why))
       lost(self, "SSL handshake failed")
     else
       lost(self, S.tls_reason(b))
     end
   end
+end
+
+-- Reading on, or off while held; core's hold keeps a held (unwatched) stream anchored.
+local function set_reading(stream, held)
+  stream:watch(held and "off" or "data")
+  stream:hold(held)
 end
 
 function tls.createConnection()
@@ -185,13 +236,19 @@ function Socket:connect(port, host)
   end
   host = host == nil and "127.0.0.1" or S.check_string(host, 2, "connect")
   self.state, self.host, self.port = "dns", host, port
+  -- A lookup that close() or a later connect() superseded must not touch the socket.
+  local attempt = {}
+  self.attempt = attempt
+  local function current()
+    return self.state == "dns" and self.attempt == attempt
+  end
   S.resolve(host, function(ip)
-    if self.state ~= "dns" then
+    if not current() then
       return
     end
     call(self.cb.dns, self, ip)
-    if self.state ~= "dns" then
-      return
+    if not current() then
+      return -- the dns callback closed or reconnected it
     end
     if ip == nil then
       self.state = "idle"
@@ -223,7 +280,7 @@ function Socket:connect(port, host)
     stream:on(function(event, a, b)
       on_stream(self, stream, event, a, b)
     end)
-    stream:watch(self.held and "off" or "data")
+    set_reading(stream, false) -- a new connection is never held
   end)
 end
 
@@ -264,19 +321,18 @@ function Socket:close()
   core.defer(call, self.cb.disconnection, self)
 end
 
+-- Both are no-ops without a connection, as in the firmware (the hold is the pcb's).
 function Socket:hold()
   S.check_self(self, socket_mt, "hold")
-  self.held = true
   if self.stream then
-    self.stream:watch("off")
+    set_reading(self.stream, true)
   end
 end
 
 function Socket:unhold()
   S.check_self(self, socket_mt, "unhold")
-  self.held = false
   if self.stream then
-    self.stream:watch("data")
+    set_reading(self.stream, false)
   end
 end
 
@@ -292,5 +348,8 @@ function Socket:getpeer()
   end
   return ip, port
 end
+
+-- mbedTLS debug output has no OpenSSL counterpart worth mapping.
+tls.setDebug = S.unsupported("tls.setDebug")
 
 return tls

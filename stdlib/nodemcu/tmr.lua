@@ -15,10 +15,11 @@ timer_mt.__tostring = function(self)
   return ("tmr.timer: %p"):format(self)
 end
 
-local function check_ms(ms, fname)
+-- `level` as for error(): 3 when a method checks, 4 through `register` below.
+local function check_ms(ms, fname, level)
   ms = math.tointeger(tonumber(ms))
   if ms == nil or ms < 1 or ms > MAX_MS then
-    error(("bad argument #1 to '%s' (Range: 1-0x68D7A3)"):format(fname), 3)
+    error(("bad argument #1 to '%s' (Range: 1-0x68D7A3)"):format(fname), level)
   end
   return ms
 end
@@ -54,18 +55,23 @@ function tmr.create()
   return self
 end
 
-function Timer:register(ms, mode, fn)
-  S.check_self(self, timer_mt, "register")
-  ms = check_ms(ms, "register")
+-- register and alarm share it; errors name the method the script called and its line.
+local function register(self, ms, mode, fn, fname)
+  ms = check_ms(ms, fname, 4)
   mode = math.tointeger(tonumber(mode))
   if mode ~= tmr.ALARM_SINGLE and mode ~= tmr.ALARM_AUTO and mode ~= tmr.ALARM_SEMI then
-    error("bad argument #2 to 'register' (Invalid mode)", 2)
+    error(("bad argument #2 to '%s' (Invalid mode)"):format(fname), 3)
   end
   if type(fn) ~= "function" then
-    error("bad argument #3 to 'register' (Must be function)", 2)
+    error(("bad argument #3 to '%s' (Must be function)"):format(fname), 3)
   end
   self.t:stop()
   self.ms, self.mode, self.fn, self.running = ms, mode, fn, false
+end
+
+function Timer:register(ms, mode, fn)
+  S.check_self(self, timer_mt, "register")
+  register(self, ms, mode, fn, "register")
 end
 
 function Timer:start(restart)
@@ -85,7 +91,7 @@ end
 
 function Timer:alarm(ms, mode, fn)
   S.check_self(self, timer_mt, "alarm")
-  self:register(ms, mode, fn)
+  register(self, ms, mode, fn, "alarm")
   arm(self)
   return true
 end
@@ -106,7 +112,7 @@ end
 
 function Timer:interval(ms)
   S.check_self(self, timer_mt, "interval")
-  ms = check_ms(ms, "interval")
+  ms = check_ms(ms, "interval", 3)
   if self.mode == nil then
     return
   end
@@ -139,7 +145,7 @@ end
 function tmr.delay(us)
   us = S.check_int(us, 1, "delay")
   if us <= 0 then
-    error("wrong arg range", 2)
+    error("bad argument #1 to 'delay' (wrong arg range)", 2)
   end
   core.delay(us / 1e6)
 end

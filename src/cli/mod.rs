@@ -90,11 +90,21 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(&e),
     };
+    let code = run(&rt, &args, script_src.as_deref());
+    // The process ends here: the Lua state is not closed, so no finalizer runs against a
+    // runtime that is being torn down (C stdio still flushes at exit, as with `lua`).
+    std::mem::forget(rt);
+    code
+}
+
+/// Everything after the runtime exists: `LUA_INIT`, `-e`/`-l`, the script, then the REPL or
+/// the event loop. Returns the exit status.
+fn run(rt: &Runtime, args: &args::Args, script_src: Option<&[u8]>) -> i32 {
     if let Err(e) = rt.set_arg(&args.argv, args.script_index) {
         return fail(&e);
     }
     if !args.ignore_env {
-        if let Err(e) = run_lua_init(&rt) {
+        if let Err(e) = run_lua_init(rt) {
             return fail(&e);
         }
     }
@@ -112,7 +122,7 @@ pub fn main() -> i32 {
 
     let stdin_tty = std::io::stdin().is_terminal();
     if let Some(script) = &args.script {
-        let loaded = match (script.as_str(), &script_src) {
+        let loaded = match (script.as_str(), script_src) {
             ("-", _) => rt.load_script(None),
             (_, Some(src)) => rt.load_chunk(&runtime::skip_shebang(src), &format!("@{script}")),
             (path, None) => rt.load_script(Some(Path::new(path))),
@@ -140,7 +150,7 @@ pub fn main() -> i32 {
         if !args.interactive {
             println!("{}", version_line());
         }
-        return crate::repl::run(&rt);
+        return crate::repl::run(rt);
     }
     match rt.run_loop() {
         Ok(()) => 0,

@@ -177,15 +177,15 @@ impl StreamSrc {
     /// the script and keeps the loop alive.
     fn update_active(&self) -> mlua::Result<()> {
         let b = &self.base;
+        // A connect or handshake in progress counts only when a handler will hear how it
+        // ends; a script that polls holds its own reference (or a waiting task does).
         let active = !b.is_closed()
             && (self.hold.get()
-                || self.connecting.get()
-                || self.handshaking()
                 || !self.outq.borrow().is_empty()
                 || (self.handler.get()
-                    && self.watch.get() != Watch::Off
-                    && !self.eof.get()
-                    && self.failed.borrow().is_none()));
+                    && (self.connecting.get()
+                        || self.handshaking()
+                        || (self.watch.get() != Watch::Off && !self.eof.get() && self.failed.borrow().is_none()))));
         b.reactor.set_anchor(b.obj, active)
     }
 

@@ -41,11 +41,19 @@ function core.try(fn, ...)
   return false, err
 end
 
+-- The shortest sleep between two resumes of a thread: a `coroutine.yield()` (no value, or
+-- a negative one) means "the next loop turn", paced as the editor paces it (about 2 ms),
+-- so a thread that polls that way never spins a core.
+local NEXT_TURN = 0.002
+
 -- A thread runs as a runtime task: each `coroutine.yield(secs)` of its body becomes a
 -- sleep of `secs` (none, or negative: the next loop turn). Waits inside it (socket waits,
--- system.sleep) pass through to the loop.
-local function run_thread(key, co)
-  while true do
+-- system.sleep) pass through to the loop. As in the editor, a thread whose entry leaves
+-- `core.threads` (removed, or replaced by one added with the same weak_ref) is not
+-- resumed again.
+local function run_thread(key, thread)
+  local co = thread.cr
+  while core.threads[key] == thread do
     local ok, secs = coroutine.resume(co)
     if not ok then
       core.error("%s", debug.traceback(co, tostring(secs)))
@@ -54,16 +62,18 @@ local function run_thread(key, co)
     if coroutine.status(co) == "dead" then
       break
     end
-    rcore.sleep(type(secs) == "number" and secs > 0 and secs or 0)
+    rcore.sleep(type(secs) == "number" and secs > NEXT_TURN and secs or NEXT_TURN)
   end
-  core.threads[key] = nil
+  if core.threads[key] == thread then
+    core.threads[key] = nil
+  end
 end
 
 local next_key = 0
 
-local function add(fn, weak_ref, background, ...)
+local function add(fname, fn, weak_ref, background, ...)
   if type(fn) ~= "function" then
-    error("bad argument #1 to 'add_thread' (function expected, got " .. type(fn) .. ")", 3)
+    error(("bad argument #1 to '%s' (function expected, got %s)"):format(fname, type(fn)), 3)
   end
   local args = table.pack(...)
   local key = weak_ref
@@ -74,18 +84,24 @@ local function add(fn, weak_ref, background, ...)
   local co = coroutine.create(function()
     return core.try(fn, table.unpack(args, 1, args.n))
   end)
-  core.threads[key] = { cr = co, wake = 0, background = background }
-  rcore.spawn(run_thread, key, co)
+  local thread = { cr = co, wake = 0, background = background }
+  core.threads[key] = thread
+  rcore.spawn(run_thread, key, thread)
   return key
 end
 
+-- The calls to `add` below are not tail calls, so an argument error names the line of
+-- the script that called add_thread.
+
 --- `add_thread(fn, weak_ref, ...)` → key: runs `fn(...)` as a thread.
 function core.add_thread(fn, weak_ref, ...)
-  return add(fn, weak_ref, false, ...)
+  local key = add("add_thread", fn, weak_ref, false, ...)
+  return key
 end
 
 function core.add_background_thread(fn, weak_ref, ...)
-  return add(fn, weak_ref, true, ...)
+  local key = add("add_background_thread", fn, weak_ref, true, ...)
+  return key
 end
 
 return core

@@ -15,20 +15,45 @@ local function typename(v)
   return type(mt) == "table" and mt.__name or type(v)
 end
 
---- luaL_checkudata-style: `bad argument #n to 'fname' (NetAddress expected, got string)`.
+--- Raises luaL_argerror's message at the caller of the API function that checks its
+--- arguments: `bad argument #n to 'fname' (msg)`, where a method call (`obj:fname(...)`)
+--- does not count `self`.
+local function argerror(n, fname, msg)
+  -- Levels: 1 argerror, 2 the check_* helper, 3 the API function, 4 its caller.
+  local ar = debug.getinfo(3, "n")
+  if ar and ar.namewhat == "method" then
+    n = n - 1
+    if n == 0 then
+      error(("calling '%s' on bad self (%s)"):format(fname, msg), 4)
+    end
+  end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 4)
+end
+
+-- Lua tells a missing argument ("no value") from an explicit nil; a Lua function cannot.
+-- A nil object is most often a failed constructor's result ("nil"), a nil number or
+-- string most often a missing argument ("no value").
+local function got(v, missing)
+  return v == nil and missing or typename(v)
+end
+
+--- luaL_checkudata-style: `bad argument #1 to 'open_tcp' (NetAddress expected, got string)`.
 local function check(v, mt, n, fname)
   if getmetatable(v) ~= mt then
-    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, mt.__name, typename(v)), 3)
+    argerror(n, fname, mt.__name .. " expected, got " .. got(v, "nil"))
   end
   return v
 end
 
-local function check_int(v, n, fname)
+--- An integer argument; `default` when it is nil and a default is given (luaL_optint).
+local function check_int(v, n, fname, default)
+  if v == nil and default ~= nil then
+    return default
+  end
   local i = math.tointeger(v)
   if i == nil then
-    local what = type(v) == "number" and "number has no integer representation"
-      or ("number expected, got " .. (v == nil and "no value" or typename(v)))
-    error(("bad argument #%d to '%s' (%s)"):format(n, fname, what), 3)
+    argerror(n, fname, type(v) == "number" and "number has no integer representation"
+      or "number expected, got " .. got(v, "no value"))
   end
   return i
 end
@@ -38,18 +63,14 @@ local function check_string(v, n, fname)
     return tostring(v)
   end
   if type(v) ~= "string" then
-    error(("bad argument #%d to '%s' (string expected, got %s)"):format(n, fname, v == nil and "no value" or typename(v)), 3)
+    argerror(n, fname, "string expected, got " .. got(v, "no value"))
   end
   return v
 end
 
---- Milliseconds as Pragtical takes them: 0 polls, negative waits forever, else a bound.
---- Returns seconds for core.wait (nil: forever).
-local function timeout_of(ms, n, fname)
-  if ms == nil then
-    return 0
-  end
-  ms = check_int(ms, n, fname)
+--- Milliseconds as Pragtical takes them (0 polls, negative waits forever, else a bound)
+--- as seconds for core.wait (nil: forever).
+local function seconds(ms)
   if ms < 0 then
     return nil
   end
@@ -118,7 +139,7 @@ end
 
 function Address:wait_until_resolved(timeout)
   check(self, address_mt, 1, "wait_until_resolved")
-  local secs = timeout_of(timeout, 2, "wait_until_resolved")
+  local secs = seconds(check_int(timeout, 2, "wait_until_resolved", 0))
   if self.status == "waiting" then
     rcore.wait(self.signal, nil, secs)
   end
@@ -209,6 +230,9 @@ tcp_mt.__tostring = function(self)
   return ("NetTCP: %p"):format(self)
 end
 
+-- The objects here have no __gc: the core's sockets inside close themselves when
+-- collected (a stream only once its queued data is out), and a finalizer calling into
+-- the core could run after the runtime has shut down.
 local function new_tcp(stream, address, ssl)
   return setmetatable({ stream = stream, address = address, ssl = ssl }, tcp_mt)
 end
@@ -237,6 +261,16 @@ function net.open_tcp(addr, port, ssl)
   return new_tcp(stream, addr, ssl and true or false)
 end
 
+-- The core reports TLS failures as EPROTO; their text already says what failed.
+local EPROTO = rcore.errno.EPROTO
+
+local function failure_text(prefix, msg, code)
+  if code == EPROTO then
+    return msg
+  end
+  return prefix .. msg
+end
+
 --- The connect status (and, with TLS, the handshake's): "waiting", "success" or
 --- "failure", msg. After `read` has seen the end of the stream: "failure", "End of stream".
 function Tcp:get_status()
@@ -248,11 +282,13 @@ function Tcp:get_status()
   if self.eof then
     return "failure", self.eof
   end
-  local ok, msg = s:connected()
+  -- connected() reports the stream's first failure, also one after the connect: once
+  -- "success" has been seen (self.up) a failure is not the connect's.
+  local ok, msg, code = s:connected()
   if ok == false then
     return "waiting"
   elseif ok == nil then
-    return "failure", "Socket failed to connect: " .. msg
+    return "failure", self.up and msg or failure_text("Socket failed to connect: ", msg, code)
   end
   if self.ssl then
     ok, msg = s:handshake()
@@ -262,12 +298,13 @@ function Tcp:get_status()
       return "failure", msg
     end
   end
+  self.up = true
   return "success"
 end
 
 function Tcp:wait_until_connected(timeout)
   check(self, tcp_mt, 1, "wait_until_connected")
-  local secs = timeout_of(timeout, 2, "wait_until_connected")
+  local secs = seconds(check_int(timeout, 2, "wait_until_connected", 0))
   local s = self.stream
   if s then
     wait_for(function()
@@ -294,10 +331,15 @@ function Tcp:read(max_len)
   if max_len <= 0 then
     return ""
   end
-  if s:connected() ~= true or (self.ssl and s:handshake() ~= true) then
+  -- Nothing to read while connecting; a failed stream's read reports the failure.
+  local ok = s:connected()
+  if ok and self.ssl then
+    ok = s:handshake()
+  end
+  if ok == false then
     return ""
   end
-  local data, msg = s:read(max_len)
+  local data, msg, code = s:read(max_len)
   if data then
     return data
   elseif data == false then
@@ -306,7 +348,7 @@ function Tcp:read(max_len)
     self.eof = "End of stream"
     return nil, self.eof
   end
-  self.eof = "Failed to read from socket: " .. msg
+  self.eof = failure_text("Failed to read from socket: ", msg, code)
   return nil, self.eof
 end
 
@@ -319,13 +361,13 @@ function Tcp:write(data)
   if s == nil then
     return nil, CLOSED
   end
-  local queued, msg, errno = s:queue(data)
+  local queued, msg, code = s:queue(data)
   if queued then
     return #data
-  elseif errno == rcore.errno.ENOBUFS then
+  elseif code == rcore.errno.ENOBUFS then
     return 0
   end
-  return nil, "Failed to write to socket: " .. msg
+  return nil, failure_text("Failed to write to socket: ", msg, code)
 end
 
 function Tcp:get_pending_writes()
@@ -339,7 +381,7 @@ end
 --- Bytes still queued after waiting (0: all handed to the kernel).
 function Tcp:wait_until_drained(timeout)
   check(self, tcp_mt, 1, "wait_until_drained")
-  local secs = timeout_of(timeout, 2, "wait_until_drained")
+  local secs = seconds(check_int(timeout, 2, "wait_until_drained", 0))
   local s = self.stream
   if s == nil then
     return nil, CLOSED
@@ -376,12 +418,6 @@ function Tcp:close()
   end
 end
 
-tcp_mt.__gc = function(self)
-  if self.stream then
-    self.stream:close()
-  end
-end
-
 -- ---------------------------------------------------------------- net.server
 
 local Server = {}
@@ -395,7 +431,7 @@ end
 function net.create_server(a, b)
   local listeners = {}
   local port
-  if b == nil and (a == nil or type(a) ~= "table") then
+  if b == nil then
     port = check_int(a, 1, "create_server")
     local v4, msg = rcore.listen("0.0.0.0", port, { backlog = 16 })
     if not v4 then
@@ -456,12 +492,6 @@ function Server:close()
   self.listeners = nil
 end
 
-server_mt.__gc = function(self)
-  for _, l in ipairs(self.listeners or {}) do
-    l:close()
-  end
-end
-
 -- ---------------------------------------------------------------- net.udp
 
 local Udp = {}
@@ -482,13 +512,13 @@ function net.open_udp(addr, port)
   end
   local d, msg = rcore.udp(addr.ip:find(":", 1, true) and "inet6" or "inet")
   if not d then
-    return nil, msg
+    return nil, "Failed to create socket: " .. msg
   end
   local ok
   ok, msg = d:bind(addr.ip, port)
   if not ok then
     d:close()
-    return nil, msg
+    return nil, "Failed to bind socket: " .. msg
   end
   return setmetatable({ dgram = d }, udp_mt)
 end
@@ -508,12 +538,12 @@ function Udp:send(addr, port, data)
   if #data == 0 then
     return true
   end
-  if #data > 65535 then
+  if #data > 64 * 1024 then
     return false, "buffer is too large to send in a single datagram packet"
   end
   local n, msg = self.dgram:sendto(data, addr.ip, port)
   if not n then
-    return false, msg
+    return false, "Failed to send from socket: " .. msg
   end
   return true
 end
@@ -538,12 +568,6 @@ function Udp:close()
   if self.dgram then
     self.dgram:close()
     self.dgram = nil
-  end
-end
-
-udp_mt.__gc = function(self)
-  if self.dgram then
-    self.dgram:close()
   end
 end
 

@@ -57,6 +57,10 @@ function M.net_keys(modname, keys)
       owners = owners,
     })
     rawset(_G, "net", union)
+    -- `require "net"` gives the same table (Pragtical code requires it).
+    package.preload.net = function()
+      return union
+    end
   end
   local owners = getmetatable(union).owners
   for _, k in ipairs(keys) do

@@ -22,6 +22,8 @@ pub struct Args {
     pub list_dialects: bool,
     pub help: bool,
     pub version: bool,
+    /// `--generate WHAT`: print the manual page or a shell's completion script.
+    pub generate: Option<String>,
     /// The script (`-` is standard input) and its arguments.
     pub script: Option<String>,
     pub script_args: Vec<String>,
@@ -31,6 +33,9 @@ pub struct Args {
     pub script_index: usize,
 }
 
+/// The command line as `--help`, the manual page and the shell completions show it. Each
+/// argument's `help` is the one-line text of `--help`; `long_help` is the fuller text the
+/// manual page uses (`--help` prints only the short one).
 pub fn command() -> Command {
     Command::new("rlua-net")
         .about("A Lua 5.4 runtime with batteries-included networking")
@@ -38,19 +43,48 @@ pub fn command() -> Command {
         .disable_help_flag(true)
         .disable_version_flag(true)
         .args_override_self(false)
-        .arg(Arg::new("execute").short('e').value_name("chunk").action(ArgAction::Append).allow_hyphen_values(true).help("execute string 'chunk'"))
-        .arg(Arg::new("library").short('l').value_name("mod").action(ArgAction::Append).help("require library 'mod' into global 'mod' (or 'g=mod' into global 'g')"))
-        .arg(Arg::new("interactive").short('i').action(ArgAction::SetTrue).help("enter interactive mode after executing 'script'"))
-        .arg(Arg::new("lua-version").short('v').action(ArgAction::SetTrue).help("show version information"))
-        .arg(Arg::new("ignore-env").short('E').action(ArgAction::SetTrue).help("ignore environment variables (LUA_INIT)"))
-        .arg(Arg::new("warnings").short('W').action(ArgAction::SetTrue).help("turn warnings on"))
-        .arg(Arg::new("dialect").short('d').long("dialect").value_name("NAME").help("API dialect: all, luanet, hammerspoon, pragtical, nodemcu [env: RLUA_NET_DIALECT]"))
-        .arg(Arg::new("list-dialects").long("list-dialects").action(ArgAction::SetTrue).help("list the dialects and exit"))
-        .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("print this help and exit"))
-        .arg(Arg::new("version").long("version").action(ArgAction::SetTrue).help("print version information and exit"))
-        .arg(Arg::new("script").value_name("script").help("script to run ('-' for standard input)"))
-        .arg(Arg::new("args").value_name("args").num_args(0..).help("arguments for the script"))
+        .arg(Arg::new("execute").short('e').value_name("chunk").action(ArgAction::Append).allow_hyphen_values(true).help("execute string 'chunk'").long_help(
+            "Run the Lua string chunk. The -e and -l options run in the order given, after LUA_INIT and before the script.",
+        ))
+        .arg(Arg::new("library").short('l').value_name("mod").action(ArgAction::Append).help("require library 'mod' into global 'mod' (or 'g=mod' into global 'g')").long_help(
+            "Require module mod and store what it returns in the global mod. Written as g=mod, the result goes into the global g instead.",
+        ))
+        .arg(Arg::new("interactive").short('i').action(ArgAction::SetTrue).help("enter interactive mode after executing 'script'").long_help(
+            "Start the interactive prompt after running the script and the -e and -l options. The version line is printed first, as with -v.",
+        ))
+        .arg(Arg::new("lua-version").short('v').action(ArgAction::SetTrue).help("show version information").long_help(
+            "Print the version line (rlua-net, Lua and the TLS library) and go on: unlike --version it does not exit, and with no script it starts no prompt.",
+        ))
+        .arg(Arg::new("ignore-env").short('E').action(ArgAction::SetTrue).help("ignore environment variables (LUA_INIT)").long_help(
+            "Ignore the environment: LUA_INIT_5_4 and LUA_INIT are not run, and require does not read LUA_PATH, LUA_PATH_5_4, LUA_CPATH or LUA_CPATH_5_4.",
+        ))
+        .arg(Arg::new("warnings").short('W').action(ArgAction::SetTrue).help("turn warnings on").long_help(
+            "Turn Lua warnings on, as warn(\"@on\") does. Warnings are written to standard error.",
+        ))
+        .arg(Arg::new("dialect").short('d').long("dialect").value_name("NAME").help("API dialect: all, luanet, hammerspoon, pragtical, nodemcu [env: RLUA_NET_DIALECT]").long_help(
+            "Use the API dialect NAME: all (the default), nodemcu, pragtical, hammerspoon (or hs) or luanet (or lua-net), in any letter case. This option wins over a dialect named by the script itself and over RLUA_NET_DIALECT; see DIALECTS.",
+        ))
+        .arg(Arg::new("list-dialects").long("list-dialects").action(ArgAction::SetTrue).help("list the dialects and exit").long_help(
+            "List every dialect with its aliases and say which ones this build does not have yet, then exit.",
+        ))
+        .arg(Arg::new("help").short('h').long("help").action(ArgAction::SetTrue).help("print this help and exit").long_help("Print a summary of the options and exit."))
+        .arg(Arg::new("version").long("version").action(ArgAction::SetTrue).help("print version information and exit").long_help(
+            "Print the versions of rlua-net, of the Lua it embeds and of the TLS library it uses, then exit.",
+        ))
+        .arg(Arg::new("script").value_name("script").help("script to run ('-' for standard input)").long_help(
+            "The Lua file to run; - runs standard input. A first line starting with # is skipped, so scripts can start with #!.",
+        ))
+        .arg(Arg::new("args").value_name("args").num_args(0..).help("arguments for the script").long_help(
+            "Arguments for the script: it finds them in arg[1], arg[2], ... and as the values of ... in its main chunk. Everything after the script is an argument, options included.",
+        ))
         .after_help("With no script, rlua-net starts an interactive prompt (or runs standard input when it is not a terminal).\nOptions after the script are the script's arguments. '--' stops option handling.")
+}
+
+/// What the parser accepts: [`command`] plus the hidden `--generate WHAT`, which prints the
+/// manual page or a completion script (see [`super::generate`]). It is left out of
+/// `--help`, the manual page and the completions on purpose: it is for packagers.
+fn parser() -> Command {
+    command().arg(Arg::new("generate").long("generate").value_name("WHAT").hide(true))
 }
 
 /// Where the script stands in `argv`, found as `lua` does: the first argument that is not
@@ -63,7 +97,7 @@ fn find_script(argv: &[String]) -> (usize, Option<usize>) {
         match a {
             "--" => return (i, (i + 1 < argv.len()).then_some(i + 1)),
             "-" => return (i, Some(i)),
-            "-e" | "-l" | "-d" | "--dialect" => i += 2,
+            "-e" | "-l" | "-d" | "--dialect" | "--generate" => i += 2,
             _ if a.starts_with('-') => i += 1,
             _ => return (i, Some(i)),
         }
@@ -87,7 +121,7 @@ fn split_shebang_option(mut argv: Vec<String>) -> Vec<String> {
 pub fn parse(argv: Vec<String>) -> Result<Args, String> {
     let argv = split_shebang_option(argv);
     let (options_end, script_at) = find_script(&argv);
-    let m = command().try_get_matches_from(&argv[..options_end.min(argv.len())]).map_err(|e| {
+    let m = parser().try_get_matches_from(&argv[..options_end.min(argv.len())]).map_err(|e| {
         let text = e.to_string();
         text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string()
     })?;
@@ -120,6 +154,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
         list_dialects: m.get_flag("list-dialects"),
         help: m.get_flag("help"),
         version: m.get_flag("version"),
+        generate: m.get_one::<String>("generate").cloned(),
         script,
         script_args,
         argv,

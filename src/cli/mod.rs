@@ -2,6 +2,7 @@
 //! with dialect selection and the event loop run after the main chunk.
 
 pub mod args;
+pub mod generate;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -52,6 +53,12 @@ pub fn main() -> i32 {
             return 1;
         }
     };
+    if let Some(what) = &args.generate {
+        return match generate::write(what, &mut std::io::stdout().lock()) {
+            Ok(()) => 0,
+            Err(e) => fail(&e),
+        };
+    }
     if args.help {
         let _ = args::command().print_help();
         println!();

@@ -5,9 +5,15 @@ use std::io;
 
 use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, UserData, UserDataMethods, Value};
 
-use super::error::{errno, fail, fail_msg, message};
-use super::sockopt;
-use crate::reactor::SourceBase;
+use super::error::{errno, fail, fail_msg, message, would_block};
+use super::{fdpass, sockopt};
+use crate::reactor::{Dir, SourceBase};
+
+fn with_sock<R>(fd: std::os::fd::RawFd, f: impl FnOnce(socket2::SockRef<'_>) -> R) -> R {
+    // SAFETY: callers pass the descriptor of an open socket object for the call's duration.
+    let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    f(socket2::SockRef::from(&bfd))
+}
 
 /// A socket object as the shared Lua methods see it.
 pub trait SocketObject: UserData + 'static {
@@ -42,6 +48,50 @@ pub fn add_methods<T: SocketObject, M: UserDataMethods<T>>(m: &mut M) {
         }
         match sockopt::get(lua, s.base().fd, &name)? {
             Ok(v) => v.into_lua_multi(lua),
+            Err(e) => fail(lua, &e),
+        }
+    });
+    // family, type, protocol as the platform numbers them (core.constants).
+    m.add_method("socket_info", |lua, s, ()| {
+        if s.base().is_closed() {
+            return closed(lua);
+        }
+        let info = with_sock(s.base().fd, |r| (r.domain(), r.r#type(), r.protocol()));
+        match info {
+            (Ok(d), Ok(t), p) => {
+                let proto = p.ok().flatten().map_or(0, i32::from);
+                (i32::from(d), i32::from(t), proto).into_lua_multi(lua)
+            }
+            (Err(e), _, _) | (_, Err(e), _) => fail(lua, &e),
+        }
+    });
+    // Descriptor passing on Unix sockets: one data byte carries the descriptor.
+    m.add_method("sendfd", |lua, s, fd: i32| {
+        if s.base().is_closed() {
+            return closed(lua);
+        }
+        match fdpass::send_fd(s.base().fd, fd) {
+            Ok(n) => n.into_lua_multi(lua),
+            Err(e) if would_block(&e) => {
+                s.base().clear(Dir::Write);
+                false.into_lua_multi(lua)
+            }
+            Err(e) => fail(lua, &e),
+        }
+    });
+    // `fd`, `false` (nothing yet, or a byte without a descriptor), `nil` at the end.
+    m.add_method("recvfd", |lua, s, ()| {
+        if s.base().is_closed() {
+            return closed(lua);
+        }
+        match fdpass::recv_fd(s.base().fd) {
+            Ok(Some(fd)) => fd.into_lua_multi(lua),
+            Ok(None) => false.into_lua_multi(lua),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Value::Nil.into_lua_multi(lua),
+            Err(e) if would_block(&e) => {
+                s.base().clear(Dir::Read);
+                false.into_lua_multi(lua)
+            }
             Err(e) => fail(lua, &e),
         }
     });

@@ -91,6 +91,9 @@ impl Pollable for DgramSrc {
     fn base(&self) -> &SourceBase {
         &self.base
     }
+    fn waitable(self: Rc<Self>) -> Rc<dyn Waitable> {
+        Rc::new(ByFlags(self))
+    }
     fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
         if !self.handler.get() {
             return Ok(());
@@ -256,6 +259,33 @@ pub fn open(lua: &Lua, domain: Domain) -> mlua::Result<MultiValue> {
     if domain == Domain::IPV6 {
         let _ = sock.set_only_v6(false);
     }
+    register(lua, &reactor, sock, domain)
+}
+
+/// A datagram socket adopted by `core.wrap`.
+pub fn adopt(lua: &Lua, reactor: &Rc<crate::reactor::Reactor>, sock: Socket) -> mlua::Result<MultiValue> {
+    let domain = sock.domain().unwrap_or(Domain::IPV4);
+    register(lua, reactor, sock, domain)
+}
+
+/// `core.dgram_pair()`: two connected Unix datagram sockets.
+pub fn pair(lua: &Lua) -> mlua::Result<MultiValue> {
+    let reactor = reactor_of(lua)?;
+    let (a, b) = match Socket::pair(Domain::UNIX, Type::DGRAM.nonblocking().cloexec(), None) {
+        Ok(p) => p,
+        Err(e) => return fail(lua, &e),
+    };
+    let mut out = register(lua, &reactor, a, Domain::UNIX)?;
+    out.extend(register(lua, &reactor, b, Domain::UNIX)?);
+    Ok(out)
+}
+
+fn register(
+    lua: &Lua,
+    reactor: &Rc<crate::reactor::Reactor>,
+    sock: Socket,
+    domain: Domain,
+) -> mlua::Result<MultiValue> {
     let obj = reactor.next_id();
     let fd = sock.as_raw_fd();
     let made = reactor.register(fd, obj, |base| DgramSrc {

@@ -91,6 +91,9 @@ impl Pollable for ListenerSrc {
     fn base(&self) -> &SourceBase {
         &self.base
     }
+    fn waitable(self: Rc<Self>) -> Rc<dyn Waitable> {
+        Rc::new(ByFlags(self))
+    }
     fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
         if !self.handler.get() {
             return Ok(());
@@ -139,6 +142,34 @@ impl UserData for Listener {
                 l.0.base.reactor.again(l.0.base.key);
             }
             l.0.update_active()
+        });
+        m.add_method("listen", |lua, l, backlog: Option<i32>| {
+            let r = match l.0.sock.borrow().as_ref() {
+                Some(s) => s.listen(backlog.unwrap_or(libc::SOMAXCONN).max(1)),
+                None => return closed(lua),
+            };
+            match r {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
+        // A raw accepted descriptor (non-blocking, close-on-exec), for `core.wrap`.
+        m.add_method("acceptfd", |lua, l, ()| {
+            let r = match l.0.sock.borrow().as_ref() {
+                Some(s) => s.accept(),
+                None => return closed(lua),
+            };
+            match r {
+                Ok((sock, _)) => match sock.set_nonblocking(true) {
+                    Ok(()) => std::os::fd::IntoRawFd::into_raw_fd(sock).into_lua_multi(lua),
+                    Err(e) => fail(lua, &e),
+                },
+                Err(e) if would_block(&e) => {
+                    l.0.base.clear(Dir::Read);
+                    false.into_lua_multi(lua)
+                }
+                Err(e) => fail(lua, &e),
+            }
         });
         m.add_method("accept", |lua, l, ()| match l.0.accept_one(lua)? {
             Accepted::Stream(ud, peer) => {
@@ -197,9 +228,24 @@ fn listen_on(
             }
         }
     }
-    if let Err(e) = sock.bind(&target).and_then(|_| sock.listen(backlog)) {
+    // `listen = false`: bound only, as lua-net's server.new leaves it until `l:listen()`.
+    let listen_now = match opts {
+        Some(o) => o.get::<Option<bool>>("listen")?.unwrap_or(true),
+        None => true,
+    };
+    if let Err(e) = sock.bind(&target).and_then(|_| if listen_now { sock.listen(backlog) } else { Ok(()) }) {
         return fail(lua, &e);
     }
+    register(lua, &reactor, sock, path)
+}
+
+/// Registers a bound (or listening) socket and wraps it in a Lua object.
+fn register(
+    lua: &Lua,
+    reactor: &Rc<crate::reactor::Reactor>,
+    sock: Socket,
+    path: Option<std::path::PathBuf>,
+) -> mlua::Result<MultiValue> {
     let obj = reactor.next_id();
     let fd = sock.as_raw_fd();
     let made = reactor.register(fd, obj, |base| ListenerSrc {
@@ -216,6 +262,11 @@ fn listen_on(
     let ud = lua.create_userdata(Listener(src))?;
     reactor.bind(obj, &ud)?;
     ud.into_lua_multi(lua)
+}
+
+/// A listening socket adopted by `core.wrap`.
+pub fn adopt(lua: &Lua, reactor: &Rc<crate::reactor::Reactor>, sock: Socket) -> mlua::Result<MultiValue> {
+    register(lua, reactor, sock, None)
 }
 
 fn backlog(opts: Option<&mlua::Table>) -> mlua::Result<i32> {

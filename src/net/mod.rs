@@ -8,8 +8,10 @@
 pub mod addr;
 pub mod buffer;
 mod common;
+mod constants;
 pub mod datagram;
 pub mod error;
+mod fdpass;
 mod host;
 mod iface;
 pub mod listener;
@@ -47,7 +49,11 @@ pub fn existing_reactor(lua: &Lua) -> Option<Rc<Reactor>> {
 }
 
 /// What `core.wait` can wait on.
-pub fn waitable_of(v: &Value) -> Option<Rc<dyn Waitable>> {
+pub fn waitable_of(lua: &Lua, v: &Value) -> Option<Rc<dyn Waitable>> {
+    if let Value::Integer(fd) = v {
+        let fd = i32::try_from(*fd).ok()?;
+        return existing_reactor(lua)?.source_by_fd(fd).map(|s| s.waitable());
+    }
     let Value::UserData(ud) = v else { return None };
     stream::waitable(ud)
         .or_else(|| listener::waitable(ud))
@@ -60,6 +66,7 @@ fn resume_values(lua: &Lua, r: Resume) -> mlua::Result<MultiValue> {
         Resume::Ready => true.into_lua_multi(lua),
         Resume::Timeout | Resume::Args(_) => false.into_lua_multi(lua),
         Resume::Closed => (Value::Nil, "closed").into_lua_multi(lua),
+        Resume::Canceled => (Value::Nil, "canceled").into_lua_multi(lua),
     }
 }
 
@@ -76,6 +83,72 @@ fn family(v: Option<String>) -> mlua::Result<Family> {
 fn open_fds() -> i64 {
     let dir = if cfg!(target_os = "linux") { "/proc/self/fd" } else { "/dev/fd" };
     std::fs::read_dir(dir).map(|d| d.count() as i64 - 1).unwrap_or(-1)
+}
+
+/// `core.wrap(fd)`: adopts a socket descriptor (it is closed with the object): a stream, a
+/// listener (if listening) or a datagram socket, made non-blocking.
+fn wrap(lua: &Lua, fd: i32) -> mlua::Result<MultiValue> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return fail_msg(lua, "invalid descriptor", libc::EBADF);
+    }
+    // Check it is an open socket before taking ownership of it.
+    let mut ty: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt into a local int; fails harmlessly on a bad descriptor.
+    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut ty).cast(), &mut len) };
+    if rc != 0 {
+        return fail(lua, &std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is an open socket, and from here on the object owns it.
+    let sock = unsafe { socket2::Socket::from_raw_fd(fd) };
+    if let Err(e) = sock.set_nonblocking(true) {
+        std::mem::forget(sock); // not ours after all: leave it open
+        return fail(lua, &e);
+    }
+    let reactor = reactor_of(lua)?;
+    let listening = sock.is_listener().unwrap_or(false);
+    match ty {
+        libc::SOCK_STREAM if listening => listener::adopt(lua, &reactor, sock),
+        libc::SOCK_STREAM => match stream::accepted(lua, &reactor, sock)? {
+            Ok(ud) => ud.into_lua_multi(lua),
+            Err(e) => fail(lua, &e),
+        },
+        _ => datagram::adopt(lua, &reactor, sock),
+    }
+}
+
+/// The descriptor of an open Lua file handle (`io.open`), for sendfile and friends.
+fn file_fd(lua: &Lua, f: Value) -> mlua::Result<Option<i32>> {
+    let io_type: Function = lua.globals().get::<Table>("io")?.get("type")?;
+    if io_type.call::<Option<String>>(&f)?.as_deref() != Some("file") {
+        return Err(misuse(format!("open file expected (got {})", f.type_name())));
+    }
+    // io.type said "file": a live io-library handle, whose userdata block starts with the
+    // luaL_Stream { FILE *f; ... } that liolib keeps.
+    let stream = f.to_pointer() as *const *mut libc::FILE;
+    // SAFETY: see above; the handle is open, so `f` is a valid FILE*.
+    let file = unsafe { *stream };
+    if file.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: a valid FILE*.
+    let fd = unsafe { libc::fileno(file) };
+    Ok((fd >= 0).then_some(fd))
+}
+
+/// The port of a service name (`"http"` → 80), as getservbyname knows it.
+fn service_port(name: &str, proto: Option<&str>) -> Option<u16> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let proto = proto.map(std::ffi::CString::new).transpose().ok()?;
+    // SAFETY: NUL-terminated strings; the result points into static storage we copy from
+    // at once (the runtime calls this only from the Lua thread).
+    let ent = unsafe { libc::getservbyname(name.as_ptr(), proto.as_ref().map_or(std::ptr::null(), |p| p.as_ptr())) };
+    if ent.is_null() {
+        return None;
+    }
+    // SAFETY: non-null servent from getservbyname.
+    Some(u16::from_be(unsafe { (*ent).s_port } as u16))
 }
 
 /// Builds the module table. The reactor itself is created lazily by the first call that
@@ -122,6 +195,13 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     )?;
     core.set("unix_dgram", lua.create_function(|lua, ()| datagram::open(lua, Domain::UNIX))?)?;
     core.set("socketpair", lua.create_function(|lua, ()| stream::socketpair(lua))?)?;
+    core.set("dgram_pair", lua.create_function(|lua, ()| datagram::pair(lua))?)?;
+    core.set("wrap", lua.create_function(|lua, fd: i32| wrap(lua, fd))?)?;
+    core.set("file_fd", lua.create_function(|lua, f: Value| file_fd(lua, f))?)?;
+    core.set(
+        "getservbyname",
+        lua.create_function(|_, (name, proto): (String, Option<String>)| Ok(service_port(&name, proto.as_deref())))?,
+    )?;
 
     // TLS contexts.
     core.set(
@@ -152,6 +232,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     )?;
     core.set("is_ip", lua.create_function(|_, s: String| Ok(addr::parse_ip(&s).is_ok()))?)?;
     core.set("errno", error::errno_table(lua)?)?;
+    core.set("constants", constants::table(lua)?)?;
 
     // Time, timers, signals.
     let epoch = Instant::now();
@@ -192,7 +273,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     core.set(
         "block",
         lua.create_function(|lua, (target, dir, timeout): (Value, Option<String>, Value)| {
-            let t = waitable_of(&target);
+            let t = waitable_of(lua, &target);
             if t.is_none() && !target.is_nil() {
                 return Err(misuse(format!("cannot wait on a {}", target.type_name())));
             }
@@ -205,7 +286,27 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             resume_values(lua, r)
         })?,
     )?;
-    core.set("is_waitable", lua.create_function(|_, v: Value| Ok(waitable_of(&v).is_some()))?)?;
+    core.set("is_waitable", lua.create_function(|lua, v: Value| Ok(waitable_of(lua, &v).is_some()))?)?;
+    // Cancels waits on a registered descriptor: they return `nil, "canceled"`.
+    core.set(
+        "unwait",
+        lua.create_function(|lua, (fd, dir): (i64, Option<String>)| {
+            let dir = match dir.as_deref() {
+                None => None,
+                Some("r") | Some("read") => Some(Dir::Read),
+                Some("w") | Some("write") => Some(Dir::Write),
+                Some(o) => return Err(misuse(format!("unwait direction must be 'r' or 'w' (got '{o}')"))),
+            };
+            let src = existing_reactor(lua).and_then(|r| r.source_by_fd(i32::try_from(fd).unwrap_or(-1)));
+            Ok(match src {
+                Some(s) => {
+                    s.base().cancel(dir);
+                    true
+                }
+                None => false,
+            })
+        })?,
+    )?;
     core.set("run", lua.create_function(|lua, ()| reactor_of(lua)?.run(lua))?)?;
     core.set(
         "stats",

@@ -19,7 +19,7 @@ use socket2::Socket;
 use super::buffer::Buffer;
 use super::common::{self, SocketObject};
 use super::error::{errno, fail, fail_msg, message, misuse, would_block};
-use super::{addr, reactor_of, tls};
+use super::{addr, fdpass, reactor_of, tls};
 use crate::reactor::{Dir, Pollable, READ_BUDGET, Reactor, SourceBase, Waitable};
 
 /// Default bound on bytes waiting in one stream's write queue.
@@ -611,6 +611,9 @@ impl Pollable for StreamSrc {
     fn base(&self) -> &SourceBase {
         &self.base
     }
+    fn waitable(self: Rc<Self>) -> Rc<dyn Waitable> {
+        self
+    }
 
     fn on_ready(&self, lua: &Lua, readable: bool, _writable: bool) -> mlua::Result<()> {
         let r = self.drive(lua, readable);
@@ -717,6 +720,9 @@ impl Waitable for StreamSrc {
     }
     fn remove_waiter(&self, task: usize) {
         self.base.remove_waiter(task)
+    }
+    fn cancel_epoch(&self) -> u64 {
+        self.base.cancel_count()
     }
 }
 
@@ -868,6 +874,30 @@ impl UserData for Stream {
             s.0.read_exact(lua, n)
         });
         m.add_method("buffered", |_, s, ()| Ok(s.0.inbuf.borrow().len()));
+        // recv(2) with flags (MSG_PEEK, MSG_OOB, ...) on a plain stream.
+        m.add_method("recv", |lua, s, (max, flags): (Option<i64>, Option<i32>)| {
+            let src = &s.0;
+            if src.is_tls() {
+                return Err(misuse("recv with flags is not available on TLS streams"));
+            }
+            if src.base.is_closed() {
+                return common::closed(lua);
+            }
+            let max = byte_count(max, crate::reactor::SCRATCH_SIZE, "read size")?;
+            let fd = src.base.fd;
+            src.base.reactor.with_scratch(|buf| {
+                let len = max.min(buf.len());
+                match fdpass::recv(fd, &mut buf[..len], flags.unwrap_or(0)) {
+                    Ok(0) => Value::Nil.into_lua_multi(lua),
+                    Ok(n) => lua.create_string(&buf[..n])?.into_lua_multi(lua),
+                    Err(e) if would_block(&e) => {
+                        src.base.clear(Dir::Read);
+                        false.into_lua_multi(lua)
+                    }
+                    Err(e) => fail(lua, &e),
+                }
+            })
+        });
 
         // Writing.
         m.add_method("send", |lua, s, data: mlua::LuaString| match s.0.send_now(&data.as_bytes()) {
@@ -884,6 +914,30 @@ impl UserData for Stream {
             }
         });
         m.add_method("pending", |_, s, ()| Ok(s.0.queued.get()));
+        // Up to `count` bytes of file descriptor `src_fd` from `offset` (its position does
+        // not move): bytes sent (0 at the end of the file), `false` if the socket is full.
+        m.add_method("sendfile", |lua, s, (src_fd, offset, count): (i32, i64, i64)| {
+            let st = &s.0;
+            if st.is_tls() {
+                return Err(misuse("sendfile is not available on TLS streams (read and write instead)"));
+            }
+            if st.base.is_closed() {
+                return common::closed(lua);
+            }
+            let offset = u64::try_from(offset).map_err(|_| misuse("sendfile: negative offset"))?;
+            let count = byte_count(Some(count), 0, "sendfile count")?;
+            if !st.outq.borrow().is_empty() {
+                return false.into_lua_multi(lua); // queued data goes first
+            }
+            match fdpass::sendfile(st.base.fd, src_fd, offset, count) {
+                Ok(n) => n.into_lua_multi(lua),
+                Err(e) if would_block(&e) => {
+                    st.base.clear(Dir::Write);
+                    false.into_lua_multi(lua)
+                }
+                Err(e) => fail(lua, &e),
+            }
+        });
         m.add_method("set_queue_limit", |_, s, n: i64| {
             s.0.queue_limit.set(byte_count(Some(n), 0, "queue limit")?);
             Ok(())

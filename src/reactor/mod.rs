@@ -61,6 +61,8 @@ impl Waker {
 pub struct Reactor {
     poller: Arc<Poller>,
     sources: RefCell<Slab<Weak<dyn Pollable>>>,
+    /// Registered descriptors, so a wait can name a socket by its fd.
+    fds: RefCell<std::collections::HashMap<RawFd, usize>>,
     events: Cell<Option<Events>>,
     /// Sources whose I/O stopped at the read budget; they get another turn at once.
     again: RefCell<Vec<(usize, bool, bool)>>,
@@ -92,6 +94,7 @@ impl Reactor {
         Ok(Rc::new(Reactor {
             poller: Arc::new(poller),
             sources: RefCell::new(Slab::new()),
+            fds: RefCell::new(Default::default()),
             events: Cell::new(None),
             again: RefCell::new(Vec::new()),
             timers: RefCell::new(Timers::default()),
@@ -221,6 +224,7 @@ impl Reactor {
         unsafe { self.poller.add_with_mode(fd, Event::all(key), PollMode::Edge)? };
         let weak: Weak<dyn Pollable> = Rc::downgrade(&src) as Weak<dyn Pollable>;
         entry.insert(weak);
+        self.fds.borrow_mut().insert(fd, key);
         Ok(src)
     }
 
@@ -230,6 +234,18 @@ impl Reactor {
         if let Ok(mut s) = self.sources.try_borrow_mut() {
             s.try_remove(key);
         }
+        if let Ok(mut fds) = self.fds.try_borrow_mut() {
+            if fds.get(&fd) == Some(&key) {
+                fds.remove(&fd);
+            }
+        }
+    }
+
+    /// The live source registered for `fd`.
+    pub fn source_by_fd(&self, fd: RawFd) -> Option<Rc<dyn Pollable>> {
+        let key = *self.fds.borrow().get(&fd)?;
+        let src = self.sources.borrow().get(key).and_then(Weak::upgrade)?;
+        (!src.base().is_closed()).then_some(src)
     }
 
     /// Asks for another I/O pass on `key` next turn (it stopped at its read budget).
@@ -355,6 +371,7 @@ impl Reactor {
                 Resume::Ready => true.into_lua_multi(lua)?,
                 Resume::Timeout => false.into_lua_multi(lua)?,
                 Resume::Closed => (Value::Nil, "closed").into_lua_multi(lua)?,
+                Resume::Canceled => (Value::Nil, "canceled").into_lua_multi(lua)?,
             };
             let out = thread.resume::<MultiValue>(args);
             let out = match out {
@@ -370,7 +387,7 @@ impl Reactor {
             }
             match out.front() {
                 Some(Value::LightUserData(m)) if *m == wait_marker() => {
-                    let target = out.get(1).and_then(crate::net::waitable_of);
+                    let target = out.get(1).and_then(|v| crate::net::waitable_of(lua, v));
                     let dir = match out.get(2) {
                         Some(Value::String(s)) if s.as_bytes().first() == Some(&b'w') => Dir::Write,
                         _ => Dir::Read,
@@ -394,7 +411,11 @@ impl Reactor {
         timeout: Option<Duration>,
     ) -> mlua::Result<Resume> {
         let deadline = timeout.map(|d| Instant::now().checked_add(d).unwrap_or_else(far_future));
+        let epoch = target.as_ref().map_or(0, |t| t.cancel_epoch());
         loop {
+            if target.as_ref().is_some_and(|t| t.cancel_epoch() != epoch) {
+                return Ok(Resume::Canceled);
+            }
             if let Some(t) = &target {
                 match t.poll_ready(dir) {
                     Some(true) => return Ok(Resume::Ready),

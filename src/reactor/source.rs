@@ -21,12 +21,18 @@ pub trait Waitable {
     fn poll_ready(&self, dir: Dir) -> Option<bool>;
     fn add_waiter(&self, dir: Dir, task: usize);
     fn remove_waiter(&self, task: usize);
+    /// Bumped by every `unwait`: a blocking wait that sees it change was cancelled.
+    fn cancel_epoch(&self) -> u64 {
+        0
+    }
 }
 
 /// A descriptor registered with the poller. Kinds (stream, listener, datagram) implement
 /// `on_ready` to do their I/O; the reactor only routes readiness to them.
 pub trait Pollable {
     fn base(&self) -> &SourceBase;
+    /// What a wait on this source's descriptor waits on.
+    fn waitable(self: Rc<Self>) -> Rc<dyn Waitable>;
     /// Called from the loop after the poller reported readiness (flags already updated).
     fn on_ready(&self, lua: &Lua, readable: bool, writable: bool) -> mlua::Result<()>;
 }
@@ -43,6 +49,7 @@ pub struct SourceBase {
     writable: Cell<bool>,
     closed: Cell<bool>,
     waiters: RefCell<Vec<(Dir, usize)>>,
+    cancels: Cell<u64>,
 }
 
 impl SourceBase {
@@ -56,6 +63,7 @@ impl SourceBase {
             writable: Cell::new(false),
             closed: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
+            cancels: Cell::new(0),
         }
     }
 
@@ -85,6 +93,31 @@ impl SourceBase {
             self.writable.set(true);
         }
         self.wake(|d| (d == Dir::Read && readable) || (d == Dir::Write && writable), true);
+    }
+
+    /// Cancels the waits in direction `dir` (both when `None`): they return "canceled".
+    pub fn cancel(&self, dir: Option<Dir>) {
+        self.cancels.set(self.cancels.get() + 1);
+        let woken: Vec<usize> = {
+            let Ok(mut ws) = self.waiters.try_borrow_mut() else { return };
+            let mut out = Vec::new();
+            ws.retain(|&(d, t)| {
+                if dir.is_none_or(|want| want == d) {
+                    out.push(t);
+                    false
+                } else {
+                    true
+                }
+            });
+            out
+        };
+        for t in woken {
+            self.reactor.wake_task(t, super::Resume::Canceled);
+        }
+    }
+
+    pub fn cancel_count(&self) -> u64 {
+        self.cancels.get()
     }
 
     fn wake(&self, which: impl Fn(Dir) -> bool, ready: bool) {
@@ -150,5 +183,8 @@ impl Waitable for ByFlags {
     }
     fn remove_waiter(&self, task: usize) {
         self.0.base().remove_waiter(task)
+    }
+    fn cancel_epoch(&self) -> u64 {
+        self.0.base().cancel_count()
     }
 }

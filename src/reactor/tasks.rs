@@ -19,6 +19,8 @@ pub enum Resume {
     Timeout,
     /// The awaited object was closed: `wait` returns `nil, "closed"`.
     Closed,
+    /// `core.unwait` cancelled the wait: `wait` returns `nil, "canceled"`.
+    Canceled,
 }
 
 /// A task parked in `wait`: what it waits on, so a timeout can unhook it.

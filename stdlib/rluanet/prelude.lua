@@ -15,7 +15,7 @@ local is_waitable, type = core.is_waitable, type
 
 local function check(target, dir, timeout)
   if target ~= nil and not is_waitable(target) then
-    error("bad argument #1 to 'wait' (socket, signal or nil expected, got " .. type(target) .. ")", 3)
+    error("bad argument #1 to 'wait' (socket, descriptor, signal or nil expected, got " .. type(target) .. ")", 3)
   end
   if dir ~= nil and dir ~= "r" and dir ~= "w" and dir ~= "read" and dir ~= "write" then
     error("bad argument #2 to 'wait' ('r' or 'w' expected)", 3)

@@ -16,6 +16,7 @@ mod host;
 mod iface;
 pub mod listener;
 pub mod signal;
+mod sni;
 pub mod sockopt;
 pub mod stream;
 pub mod timer;

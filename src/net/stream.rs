@@ -30,16 +30,26 @@ pub const READ_LIMIT: usize = 16 * 1024 * 1024;
 /// The socket as native-tls sees it: shared, so a failed handshake cannot close the fd
 /// behind the reactor's back.
 #[derive(Debug)]
-pub struct Shared(Rc<Socket>);
+pub struct Shared(Rc<Socket>, Rc<Cell<Option<Dir>>>);
 
+// native-tls only says "would block"; which direction blocked is recorded here, so a TLS
+// stream can tell whether it waits to read or to write (`s:tls_want()`).
 impl Read for Shared {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
+        let r = (&*self.0).read(buf);
+        if r.as_ref().is_err_and(would_block) {
+            self.1.set(Some(Dir::Read));
+        }
+        r
     }
 }
 impl Write for Shared {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
+        let r = (&*self.0).write(buf);
+        if r.as_ref().is_err_and(would_block) {
+            self.1.set(Some(Dir::Write));
+        }
+        r
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -116,6 +126,8 @@ pub struct StreamSrc {
     close_after_drain: Cell<bool>,
     /// Tags of chunks written inside `queue` whose `sent` is still to be emitted.
     sent_ready: RefCell<Vec<Value>>,
+    /// The direction the TLS layer last blocked on.
+    tls_want: Rc<Cell<Option<Dir>>>,
 }
 
 pub struct Stream(pub Rc<StreamSrc>);
@@ -150,6 +162,7 @@ impl StreamSrc {
             shutdown_after_drain: Cell::new(false),
             close_after_drain: Cell::new(false),
             sent_ready: RefCell::new(Vec::new()),
+            tls_want: Rc::new(Cell::new(None)),
         });
         let src = match made {
             Ok(s) => s,
@@ -269,7 +282,7 @@ impl StreamSrc {
 
     fn start_tls(&self, start: TlsStart) -> Option<Result<(), (String, i32)>> {
         self.announce_tls.set(true);
-        let sock = Shared(self.socket()?);
+        let sock = Shared(self.socket()?, Rc::clone(&self.tls_want));
         let r = match start {
             TlsStart::Client(c, name) => c.connect(&name, sock),
             TlsStart::Server(a) => a.accept(sock),
@@ -835,6 +848,31 @@ impl UserData for Stream {
                 None => false.into_lua_multi(lua),
                 Some(Ok(())) => true.into_lua_multi(lua),
                 Some(Err((m, c))) => fail_msg(lua, m, c),
+            }
+        });
+        // "r" or "w": what a TLS stream that said "would block" waits for (nil if nothing).
+        m.add_method("tls_want", |_, s, ()| Ok(s.0.tls_want.get().map(|d| if d == Dir::Read { "r" } else { "w" })));
+        // The server name a TLS client asks for, read from its ClientHello without consuming
+        // it (to choose a certificate before the handshake): the name, `false` while the
+        // hello is incomplete, `nil` if there is none (or this is not TLS).
+        m.add_method("peek_servername", |lua, s, ()| {
+            if s.0.base.is_closed() {
+                return common::closed(lua);
+            }
+            let fd = s.0.base.fd;
+            let peeked =
+                s.0.base.reactor.with_scratch(|buf| {
+                    fdpass::recv(fd, buf, libc::MSG_PEEK).map(|n| super::sni::server_name(&buf[..n]))
+                });
+            match peeked {
+                Ok(super::sni::Hello::Name(n)) => n.into_lua_multi(lua),
+                Ok(super::sni::Hello::Incomplete) => false.into_lua_multi(lua),
+                Ok(super::sni::Hello::NoName) => Value::Nil.into_lua_multi(lua),
+                Err(e) if would_block(&e) => {
+                    s.0.base.clear(Dir::Read);
+                    false.into_lua_multi(lua)
+                }
+                Err(e) => fail(lua, &e),
             }
         });
         m.add_method("tls_info", |lua, s, ()| {

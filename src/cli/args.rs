@@ -208,6 +208,18 @@ mod tests {
     }
 
     #[test]
+    fn generate_takes_a_value_and_stays_out_of_help() {
+        let a = p(&["rlua-net", "--generate", "man"]);
+        assert_eq!((a.generate.as_deref(), a.script.as_deref()), (Some("man"), None));
+        let a = p(&["rlua-net", "--generate=bash"]);
+        assert_eq!(a.generate.as_deref(), Some("bash"));
+        // After the script it is the script's argument, like any option.
+        let a = p(&["rlua-net", "s.lua", "--generate", "man"]);
+        assert_eq!((a.generate, a.script_args.len()), (None, 2));
+        assert!(!command().render_help().to_string().contains("generate"));
+    }
+
+    #[test]
     fn unknown_option_is_an_error() {
         assert!(parse(vec!["rlua-net".into(), "-x".into()]).is_err());
     }

@@ -734,8 +734,8 @@ impl Waitable for StreamSrc {
     fn remove_waiter(&self, task: usize) {
         self.base.remove_waiter(task)
     }
-    fn cancel_epoch(&self) -> u64 {
-        self.base.cancel_count()
+    fn cancel_epoch(&self, dir: Dir) -> u64 {
+        self.base.cancel_count(dir)
     }
 }
 

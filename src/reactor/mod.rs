@@ -411,9 +411,9 @@ impl Reactor {
         timeout: Option<Duration>,
     ) -> mlua::Result<Resume> {
         let deadline = timeout.map(|d| Instant::now().checked_add(d).unwrap_or_else(far_future));
-        let epoch = target.as_ref().map_or(0, |t| t.cancel_epoch());
+        let epoch = target.as_ref().map_or(0, |t| t.cancel_epoch(dir));
         loop {
-            if target.as_ref().is_some_and(|t| t.cancel_epoch() != epoch) {
+            if target.as_ref().is_some_and(|t| t.cancel_epoch(dir) != epoch) {
                 return Ok(Resume::Canceled);
             }
             if let Some(t) = &target {

@@ -21,8 +21,9 @@ pub trait Waitable {
     fn poll_ready(&self, dir: Dir) -> Option<bool>;
     fn add_waiter(&self, dir: Dir, task: usize);
     fn remove_waiter(&self, task: usize);
-    /// Bumped by every `unwait`: a blocking wait that sees it change was cancelled.
-    fn cancel_epoch(&self) -> u64 {
+    /// Bumped by every `unwait` of direction `dir`: a blocking wait that sees it change was
+    /// cancelled.
+    fn cancel_epoch(&self, _dir: Dir) -> u64 {
         0
     }
 }
@@ -49,7 +50,8 @@ pub struct SourceBase {
     writable: Cell<bool>,
     closed: Cell<bool>,
     waiters: RefCell<Vec<(Dir, usize)>>,
-    cancels: Cell<u64>,
+    /// Cancel counters for reads and writes.
+    cancels: [Cell<u64>; 2],
 }
 
 impl SourceBase {
@@ -63,7 +65,7 @@ impl SourceBase {
             writable: Cell::new(false),
             closed: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
-            cancels: Cell::new(0),
+            cancels: [Cell::new(0), Cell::new(0)],
         }
     }
 
@@ -97,7 +99,11 @@ impl SourceBase {
 
     /// Cancels the waits in direction `dir` (both when `None`): they return "canceled".
     pub fn cancel(&self, dir: Option<Dir>) {
-        self.cancels.set(self.cancels.get() + 1);
+        for (d, c) in [(Dir::Read, &self.cancels[0]), (Dir::Write, &self.cancels[1])] {
+            if dir.is_none_or(|want| want == d) {
+                c.set(c.get() + 1);
+            }
+        }
         let woken: Vec<usize> = {
             let Ok(mut ws) = self.waiters.try_borrow_mut() else { return };
             let mut out = Vec::new();
@@ -116,8 +122,8 @@ impl SourceBase {
         }
     }
 
-    pub fn cancel_count(&self) -> u64 {
-        self.cancels.get()
+    pub fn cancel_count(&self, dir: Dir) -> u64 {
+        self.cancels[if dir == Dir::Read { 0 } else { 1 }].get()
     }
 
     fn wake(&self, which: impl Fn(Dir) -> bool, ready: bool) {
@@ -184,7 +190,7 @@ impl Waitable for ByFlags {
     fn remove_waiter(&self, task: usize) {
         self.0.base().remove_waiter(task)
     }
-    fn cancel_epoch(&self) -> u64 {
-        self.0.base().cancel_count()
+    fn cancel_epoch(&self, dir: Dir) -> u64 {
+        self.0.base().cancel_count(dir)
     }
 }

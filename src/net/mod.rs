@@ -31,6 +31,8 @@ use socket2::{Domain, SockAddr};
 use crate::reactor::{Dir, Family, Reactor, Resume, Waitable, seconds_of, wait_marker};
 use error::{fail, fail_msg, misuse};
 
+pub use host::platform;
+
 /// Name under which the module is `require`d.
 pub const MODULE: &str = "rluanet.core";
 

@@ -5,7 +5,6 @@
 -- the shared `net` table and `core`/`system` are globals too. Modules load on first use.
 local mode = ...
 local dialects = require "rluanet.dialects"
-local rcore = require "rluanet.core"
 
 if mode == "pragtical" then
   dialects.lazy_global("net", "pragtical.net")
@@ -28,7 +27,7 @@ local function userdir()
 end
 
 if rawget(_G, "PLATFORM") == nil then
-  rawset(_G, "PLATFORM", rcore.platform)
+  rawset(_G, "PLATFORM", dialects.platform)
   rawset(_G, "PATHSEP", package.config:sub(1, 1))
   rawset(_G, "USERDIR", os.getenv("PRAGTICAL_USERDIR") or userdir())
 end

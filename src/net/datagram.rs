@@ -50,12 +50,17 @@ impl DgramSrc {
         Ok(addr::for_family(sa, self.domain == Domain::IPV6).into())
     }
 
-    fn recv(&self, lua: &Lua) -> mlua::Result<Recv> {
+    /// One datagram (at most `max` bytes of it, the rest is lost as with recvfrom), with
+    /// optional flags such as MSG_PEEK.
+    fn recv(&self, lua: &Lua, max: Option<i64>, flags: Option<i32>) -> mlua::Result<Recv> {
+        let max = max.map_or(usize::MAX, |m| usize::try_from(m.max(0)).unwrap_or(usize::MAX));
         self.base.reactor.with_scratch(|buf| {
             // SAFETY: viewing initialised bytes as possibly-uninitialised ones is always sound.
-            let raw = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            let len = max.clamp(1, buf.len());
+            let raw = unsafe { &mut *(&mut buf[..len] as *mut [u8] as *mut [MaybeUninit<u8>]) };
+            let flags = flags.unwrap_or(0);
             let r = match self.sock.borrow().as_ref() {
-                Some(s) => s.recv_from(raw),
+                Some(s) => s.recv_from_with_flags(raw, flags),
                 None => return Ok(Recv::Fail(std::io::Error::from_raw_os_error(libc::EBADF))),
             };
             match r {
@@ -104,7 +109,7 @@ impl Pollable for DgramSrc {
             READ_BUDGET * 4,
             || self.watching.get(),
             || {
-                Ok(match self.recv(lua)? {
+                Ok(match self.recv(lua, None, None)? {
                     Recv::Msg(data, from) => {
                         let mut args = MultiValue::new();
                         args.push_back(Value::String(data));
@@ -221,7 +226,20 @@ impl UserData for Datagram {
         m.add_method("leave", |lua, d, (group, iface): (String, Option<String>)| {
             membership(lua, &d.0, &group, iface, false)
         });
-        m.add_method("recv", |lua, d, ()| match d.0.recv(lua)? {
+        m.add_method("shutdown", |lua, d, how: Option<String>| {
+            let how = match how.as_deref() {
+                Some("r") | Some("read") => std::net::Shutdown::Read,
+                None | Some("w") | Some("write") => std::net::Shutdown::Write,
+                Some("rw") | Some("both") => std::net::Shutdown::Both,
+                Some(o) => return Err(misuse(format!("shutdown: 'r', 'w' or 'rw' expected (got '{o}')"))),
+            };
+            match d.0.sock.borrow().as_ref().map(|s| s.shutdown(how)) {
+                Some(Ok(())) => true.into_lua_multi(lua),
+                Some(Err(e)) => fail(lua, &e),
+                None => closed(lua),
+            }
+        });
+        m.add_method("recv", |lua, d, (max, flags): (Option<i64>, Option<i32>)| match d.0.recv(lua, max, flags)? {
             Recv::Msg(data, from) => {
                 let mut out = MultiValue::new();
                 out.push_back(Value::String(data));

@@ -91,6 +91,13 @@ pub fn recv(sock: RawFd, buf: &mut [u8], flags: i32) -> io::Result<usize> {
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
 }
 
+/// `send(2)` with flags (never raising SIGPIPE).
+pub fn send(sock: RawFd, data: &[u8], flags: i32) -> io::Result<usize> {
+    // SAFETY: data is a valid readable buffer of the given length.
+    let n = unsafe { libc::send(sock, data.as_ptr().cast(), data.len(), flags | send_flags()) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+}
+
 /// Sends up to `count` bytes of file `src` from `offset` without moving its position.
 pub fn sendfile(sock: RawFd, src: RawFd, offset: u64, count: usize) -> io::Result<usize> {
     #[cfg(target_os = "linux")]

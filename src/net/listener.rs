@@ -289,7 +289,13 @@ pub fn listen_unix(lua: &Lua, path: String, opts: Option<mlua::Table>) -> mlua::
         Ok(a) => a,
         Err(e) => return fail(lua, &e),
     };
-    listen_on(lua, target, backlog(opts.as_ref())?, opts.as_ref(), Some(path.into()))
+    // `unlink = false` leaves the socket file in place on close, as lua-net expects.
+    let unlink = match &opts {
+        Some(o) => o.get::<Option<bool>>("unlink")?.unwrap_or(true),
+        None => true,
+    };
+    let path = unlink.then(|| path.into());
+    listen_on(lua, target, backlog(opts.as_ref())?, opts.as_ref(), path)
 }
 
 pub fn waitable(ud: &AnyUserData) -> Option<Rc<dyn Waitable>> {

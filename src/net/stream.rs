@@ -332,6 +332,9 @@ impl StreamSrc {
 
     /// Reads up to `max` bytes from the buffer or the socket.
     fn read_some(&self, lua: &Lua, max: usize) -> mlua::Result<Got> {
+        if self.base.is_closed() {
+            return Ok(Got::Fail("socket is closed".into(), libc::EBADF));
+        }
         if !self.inbuf.borrow().is_empty() {
             let bytes = self.inbuf.borrow_mut().take(max);
             return Ok(Got::Data(lua.create_string(bytes)?));
@@ -938,9 +941,32 @@ impl UserData for Stream {
         });
 
         // Writing.
-        m.add_method("send", |lua, s, data: mlua::LuaString| match s.0.send_now(&data.as_bytes()) {
-            Ok(n) => n.into_lua_multi(lua),
-            Err((m, c)) => fail_msg(lua, m, c),
+        m.add_method("send", |lua, s, (data, flags): (mlua::LuaString, Option<i32>)| {
+            let Some(flags) = flags.filter(|&f| f != 0) else {
+                return match s.0.send_now(&data.as_bytes()) {
+                    Ok(n) => n.into_lua_multi(lua),
+                    Err((m, c)) => fail_msg(lua, m, c),
+                };
+            };
+            // send(2) with flags (MSG_OOB, ...): plain streams only, and never ahead of the queue.
+            let st = &s.0;
+            if st.is_tls() {
+                return Err(misuse("send with flags is not available on TLS streams"));
+            }
+            if st.base.is_closed() {
+                return common::closed(lua);
+            }
+            if !st.open_for_io() || !st.outq.borrow().is_empty() {
+                return 0.into_lua_multi(lua);
+            }
+            match fdpass::send(st.base.fd, &data.as_bytes(), flags) {
+                Ok(n) => n.into_lua_multi(lua),
+                Err(e) if would_block(&e) => {
+                    st.base.clear(Dir::Write);
+                    0.into_lua_multi(lua)
+                }
+                Err(e) => fail(lua, &e),
+            }
         });
         m.add_method("queue", |lua, s, (data, tag): (mlua::LuaString, Value)| {
             let tag = if tag.is_nil() { None } else { Some(tag) };

@@ -1,10 +1,15 @@
 //! Embeds every file under `stdlib/` so the binary carries its Lua side. Modules are
-//! named by path: `stdlib/core/prelude.lua` is `core.prelude`, `x/init.lua` is `x`.
+//! named by path: `stdlib/rluanet/prelude.lua` is `rluanet.prelude`, `x/init.lua` is `x`.
+//!
+//! When the build runs on the machine it builds for, each file is also compiled to Lua
+//! bytecode here (with its debug information, so errors keep their file and line): loading
+//! bytecode skips the parser, which is most of what start-up would spend on embedded Lua.
+//! A syntax error in `stdlib/` therefore fails the build.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
@@ -17,9 +22,26 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
             if let Some(pkg) = name.strip_suffix(".init") {
                 name = pkg.to_string();
             }
-            out.push((name, p.canonicalize().unwrap_or(p.clone()).to_string_lossy().into_owned()));
+            out.push((name, p.canonicalize().unwrap_or(p.clone())));
         }
     }
+}
+
+/// The chunk name errors and tracebacks show for module `name`.
+fn chunk_name(name: &str) -> String {
+    format!("@stdlib/{}.lua", name.replace('.', "/"))
+}
+
+fn compile(lua: &mlua::Lua, name: &str, path: &Path, out: &Path) -> PathBuf {
+    let src = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let f = lua
+        .load(&src)
+        .set_name(chunk_name(name))
+        .into_function()
+        .unwrap_or_else(|e| panic!("stdlib module {name} does not compile: {e}"));
+    let target = out.join(format!("{name}.luac"));
+    std::fs::write(&target, f.dump(false)).unwrap_or_else(|e| panic!("cannot write {}: {e}", target.display()));
+    target
 }
 
 fn main() {
@@ -32,13 +54,26 @@ fn main() {
     println!("cargo:rerun-if-changed=stdlib");
     let mut files = Vec::new();
     walk(root, root, &mut files);
-    let mut src = String::from("pub static FILES: &[(&str, &str)] = &[\n");
-    for (name, path) in &files {
-        let _ = writeln!(src, "    ({name:?}, include_str!({path:?})),");
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()));
+    // Bytecode is only portable to a machine of the same kind (sizes of int, size_t, numbers).
+    let native = std::env::var("HOST").ok() == std::env::var("TARGET").ok();
+    let lua = native.then(mlua::Lua::new);
+    let bytecode_dir = out.join("stdlib_bytecode");
+    if native {
+        std::fs::create_dir_all(&bytecode_dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", bytecode_dir.display()));
     }
-    src.push_str("];\n");
-    let out = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
-    if let Err(e) = std::fs::write(Path::new(&out).join("stdlib_files.rs"), src) {
+    let mut index =
+        String::from("/// (module name, source, bytecode)\npub static FILES: &[(&str, &str, Option<&[u8]>)] = &[\n");
+    for (name, path) in &files {
+        let bytecode = match &lua {
+            Some(lua) => format!("Some(include_bytes!({:?}))", compile(lua, name, path, &bytecode_dir)),
+            None => "None".to_string(),
+        };
+        let _ = writeln!(index, "    ({name:?}, include_str!({path:?}), {bytecode}),");
+    }
+    index.push_str("];\n");
+    if let Err(e) = std::fs::write(out.join("stdlib_files.rs"), index) {
         panic!("cannot write stdlib index: {e}");
     }
 }

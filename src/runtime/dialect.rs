@@ -71,7 +71,7 @@ pub fn unknown(name: &str) -> String {
 }
 
 /// Sets up the globals of `d`. Each dialect's `init` gets the mode (`"all"` or its own
-/// name) and the table of roots its modules may be required from.
+/// name), the table of roots its modules may be required from, and the platform name.
 pub fn install(lua: &Lua, d: Dialect, roots: &Table) -> Result<(), String> {
     let selected: Vec<Dialect> = match d {
         Dialect::All => NAMED.iter().copied().filter(|d| d.available()).collect(),
@@ -81,7 +81,7 @@ pub fn install(lua: &Lua, d: Dialect, roots: &Table) -> Result<(), String> {
     for s in selected {
         let init = stdlib::load(lua, s.name()).map_err(|e| e.to_string())?;
         if let Some(f) = init {
-            f.call::<()>((d.name(), roots.clone())).map_err(|e| e.to_string())?;
+            f.call::<()>((d.name(), roots.clone(), crate::net::platform())).map_err(|e| e.to_string())?;
         }
     }
     Ok(())

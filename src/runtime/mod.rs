@@ -2,7 +2,6 @@
 //! `require`), the embedded `stdlib/` and the selected dialect's globals.
 
 pub mod dialect;
-mod lazy;
 mod report;
 pub mod stdlib;
 mod system;
@@ -147,7 +146,6 @@ pub fn skip_shebang(src: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// `package.preload["rluanet.core"]`: builds the core and runs its Lua prelude on first use.
 fn install_core(lua: &Lua) -> mlua::Result<()> {
     let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
-    preload.set("rluanet.dialects", lua.create_function(|lua, ()| lazy::open(lua))?)?;
     preload.set(
         crate::net::MODULE,
         lua.create_function(|lua, ()| {

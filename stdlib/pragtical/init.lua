@@ -3,7 +3,7 @@
 -- `--dialect pragtical` the globals are `net` (also `require "net"`), `core`, `system`,
 -- `PLATFORM`, `PATHSEP` and `USERDIR`; in the `all` mode Pragtical's `net` functions join
 -- the shared `net` table and `core`/`system` are globals too. Modules load on first use.
-local mode = ...
+local mode, _, platform = ...
 local dialects = require "rluanet.dialects"
 
 if mode == "pragtical" then
@@ -27,7 +27,7 @@ local function userdir()
 end
 
 if rawget(_G, "PLATFORM") == nil then
-  rawset(_G, "PLATFORM", dialects.platform)
+  rawset(_G, "PLATFORM", platform)
   rawset(_G, "PATHSEP", package.config:sub(1, 1))
   rawset(_G, "USERDIR", os.getenv("PRAGTICAL_USERDIR") or userdir())
 end

@@ -136,9 +136,15 @@ pub fn run(tag: &str, body: &str) -> Outcome {
 
 /// As [`run`], in an existing directory.
 pub fn run_in(dir: &TempDir, body: &str) -> Outcome {
+    run_in_env(dir, body, &[])
+}
+
+/// As [`run_in`], with extra environment variables (e.g. `SSL_CERT_FILE`).
+pub fn run_in_env(dir: &TempDir, body: &str, envs: &[(&str, &str)]) -> Outcome {
     std::fs::write(dir.path().join("t.lua"), format!("{PRELUDE}{body}")).expect("write script");
     let child = Command::new(BIN)
         .args(["--dialect", "luanet", "t.lua"])
+        .envs(envs.iter().copied())
         .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -180,6 +186,13 @@ pub fn lua_ok_in(dir: &TempDir, body: &str) -> String {
     out.stdout
 }
 
+/// As [`lua_ok_in`], with extra environment variables.
+pub fn lua_ok_in_env(dir: &TempDir, body: &str, envs: &[(&str, &str)]) -> String {
+    let out = run_in_env(dir, body, envs);
+    assert!(out.code == Some(0) && out.stderr.is_empty(), "script failed\n{}", out.describe());
+    out.stdout
+}
+
 /// A background process whose stdout lines arrive on a channel; killed when dropped.
 pub struct Peer {
     child: Child,
@@ -187,6 +200,42 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Starts `cmd` (its stdin and stderr as the caller set them) with stdout piped.
+    pub fn spawn(mut cmd: Command) -> Peer {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let out = child.stdout.take().expect("peer stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Peer { child, lines }
+    }
+
+    /// The next line that starts with `prefix` (earlier lines are skipped), within
+    /// [`HANG_LIMIT`] for each line.
+    pub fn line_starting(&self, prefix: &str) -> String {
+        loop {
+            let line = self.line();
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// The lines printed until the peer closes its stdout (at most [`HANG_LIMIT`] for each).
+    pub fn rest(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(HANG_LIMIT) {
+            out.push(line);
+        }
+        out
+    }
+
     /// The next line the peer printed, within [`HANG_LIMIT`].
     pub fn line(&self) -> String {
         self.lines.recv_timeout(HANG_LIMIT).expect("a line from the peer")
@@ -213,6 +262,20 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `body` (after the prelude) as `t.lua` in `dir` with `--dialect luanet` in the
+/// background, with extra environment variables; its stderr goes to `stderr.txt` in `dir`.
+pub fn lua_peer(dir: &TempDir, body: &str, envs: &[(&str, &str)]) -> Peer {
+    std::fs::write(dir.path().join("t.lua"), format!("{PRELUDE}{body}")).expect("write script");
+    let err = std::fs::File::create(dir.path().join("stderr.txt")).expect("create stderr.txt");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--dialect", "luanet", "t.lua"])
+        .envs(envs.iter().copied())
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(err));
+    Peer::spawn(cmd)
 }
 
 /// Whether python3 can be run (tests with python peers are skipped without it).

@@ -127,3 +127,20 @@ fn recv_with_flags_sendfile_and_constants() {
     assert_eq!(out.field("servbyname"), ["80", "nil"]);
     assert_eq!(out.field("dgram"), ["dgram"]);
 }
+
+#[test]
+fn the_object_behind_a_descriptor() {
+    let out = run_lua(&lib(r#"
+        local a, b = core.socketpair()
+        print("same", core.object(a:fd()) == a, core.object(b:fd()) == b)
+        local fd = a:fd()
+        a:close()
+        print("after close", core.object(fd))
+        print("unknown", core.object(987654))
+        b:close()
+    "#));
+    out.assert_success();
+    assert_eq!(out.field("same"), ["true", "true"]);
+    assert_eq!(out.field("after close"), ["nil"]);
+    assert_eq!(out.field("unknown"), ["nil"]);
+}

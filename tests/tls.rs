@@ -443,3 +443,42 @@ fn tls_handshake_wait_on_main_thread_completes() {
     assert_eq!(out.field("client"), ["true"]);
     assert_eq!(out.field("line"), ["re: after handshake"]);
 }
+
+#[test]
+fn tls_shutdown_sends_close_notify_and_keeps_reading() {
+    // `tls_shutdown` ends our side cleanly (the peer reads end of stream), while data the
+    // peer still sends arrives; the descriptor stays open until `close`.
+    let dir = certs();
+    let out = run_lua_in(
+        &dir,
+        &tls_lib(
+            r#"
+        WAIT = 5
+        local a, b = core.socketpair()
+        assert(a:starttls(CLIENT, "localhost"))
+        assert(b:starttls(SERVER))
+        core.spawn(function()
+          handshake(b)
+          local got
+          repeat got = b:read() if got == false then await(b, "r", "close_notify") end until got ~= false
+          print("server reads", tostring(got))
+          b:queue("late reply\n")
+        end)
+        print("client", handshake(a))
+        local r
+        repeat r = a:tls_shutdown() if r == false then await(a, "w", "room") end until r ~= false
+        print("shutdown", r, a:fd() >= 0)
+        print("reply", (read_line(a)))
+        print("plain", a:is_tls(), select(2, core.socketpair():tls_shutdown()))
+        a:close(); b:close()
+    "#,
+        ),
+        &[],
+    );
+    out.assert_success();
+    assert_eq!(out.field("client"), ["true"]);
+    assert_eq!(out.field("shutdown"), ["true", "true"]);
+    assert_eq!(out.field("server reads"), ["nil"]);
+    assert_eq!(out.field("reply"), ["late reply"]);
+    assert_eq!(out.field("plain"), ["true", "not a TLS stream (or its handshake is not done)", "22"]);
+}

@@ -853,6 +853,23 @@ impl UserData for Stream {
                 Some(Err((m, c))) => fail_msg(lua, m, c),
             }
         });
+        // Sends close_notify without closing: `true`, `false` (would block: call again when
+        // writable), or `nil, msg`. Later writes fail; reads still see the peer's data.
+        m.add_method("tls_shutdown", |lua, s, ()| {
+            let st = &s.0;
+            if st.base.is_closed() {
+                return common::closed(lua);
+            }
+            let Ok(mut conn) = st.conn.try_borrow_mut() else { return false.into_lua_multi(lua) };
+            let Conn::Tls(t) = &mut *conn else {
+                return fail_msg(lua, "not a TLS stream (or its handshake is not done)", libc::EINVAL);
+            };
+            match t.shutdown() {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) if would_block(&e) => false.into_lua_multi(lua),
+                Err(e) => fail(lua, &e),
+            }
+        });
         // "r" or "w": what a TLS stream that said "would block" waits for (nil if nothing).
         m.add_method("tls_want", |_, s, ()| Ok(s.0.tls_want.get().map(|d| if d == Dir::Read { "r" } else { "w" })));
         // The server name a TLS client asks for, read from its ClientHello without consuming
@@ -863,10 +880,12 @@ impl UserData for Stream {
                 return common::closed(lua);
             }
             let fd = s.0.base.fd;
-            let peeked =
-                s.0.base.reactor.with_scratch(|buf| {
-                    fdpass::recv(fd, buf, libc::MSG_PEEK).map(|n| super::sni::server_name(&buf[..n]))
-                });
+            let peeked = s.0.base.reactor.with_scratch(|buf| {
+                fdpass::recv(fd, buf, libc::MSG_PEEK).map(|n| match n {
+                    0 => super::sni::Hello::NoName, // the peer left without a hello
+                    n => super::sni::server_name(&buf[..n]),
+                })
+            });
             match peeked {
                 Ok(super::sni::Hello::Name(n)) => n.into_lua_multi(lua),
                 Ok(super::sni::Hello::Incomplete) => false.into_lua_multi(lua),

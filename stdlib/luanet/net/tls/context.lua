@@ -77,6 +77,11 @@ local function stream_of(v, fname)
     if s ~= nil and s:fd() == v then
       return s
     end
+    -- Any stream the runtime owns, found by its descriptor.
+    s = require("rluanet.core").object(v)
+    if I.kind(s) == "stream" then
+      return s
+    end
     return nil, T.newerr("EBADF", format("descriptor %d is not a stream known to net.tls.context " ..
       "(pass the socket object, e.g. sock.sock)", v), fname)
   end
@@ -291,7 +296,18 @@ end
 --- close_notify alert goes out when the socket is closed (the runtime sends it then).
 function Conn:close()
   self.shut = true
-  return true
+  if not self.done then
+    return true -- no session yet: nothing to notify
+  end
+  -- Sends our close_notify now (not waiting for the peer's): true, or false, nil, want
+  -- when the socket is full, or false, err.
+  local r, msg, code = self.sock:tls_shutdown()
+  if r then
+    return true
+  elseif r == false then
+    return false, nil, WANT_WRITE
+  end
+  return false, T.syserr(msg, code, "close")
 end
 
 --- ctx:get_alpn(): the protocol the handshake agreed on, or nothing.

@@ -242,10 +242,26 @@ function Socket:send(str, ...)
   return tls_write(self, "send", str)
 end
 
---- tls_close(): ends this side of the TLS session: ok, err, timeout. The close_notify
---- alert is sent when the socket is closed.
+--- tls_close(): sends our close_notify (not waiting for the peer's) within the send
+--- deadline: ok, err, timeout. Later writes fail.
 function Socket:tls_close()
-  return self.tls:close()
+  local deadline = self:get_send_deadline()
+  while true do
+    local ok, err, want = self.tls:close()
+    if ok then
+      return true
+    elseif err then
+      return false, err
+    end
+    local sec = deadline:remain()
+    if sec <= 0 then
+      return false, nil, true
+    end
+    local waited, werr, timeout = self:poll_wait(want, sec)
+    if not waited then
+      return false, werr, timeout
+    end
+  end
 end
 
 --- close(): tls_close, then closes the descriptor (the runtime sends the close_notify

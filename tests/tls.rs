@@ -482,3 +482,34 @@ fn tls_shutdown_sends_close_notify_and_keeps_reading() {
     assert_eq!(out.field("reply"), ["late reply"]);
     assert_eq!(out.field("plain"), ["true", "not a TLS stream (or its handshake is not done)", "22"]);
 }
+
+#[test]
+fn certificate_fields_match_openssl_x509() {
+    let dir = certs();
+    let out = run_lua_in(
+        &dir,
+        &lib(r#"
+        local info = assert(core.x509_info(slurp("cert.der")))
+        print("subject", info.subject)
+        print("issuer", info.issuer)
+        print("hash", info.hash)
+        print("notafter", info.notafter - info.notbefore)
+        print("names", table.concat(info.names, ","))
+        print("pem", info.pem == slurp("cert.pem"))
+        print("junk", (core.x509_info("junk")))
+    "#),
+        &[],
+    );
+    out.assert_success();
+    let mut x509 = Command::new("openssl");
+    x509.args(["x509", "-noout", "-fingerprint", "-sha256", "-in"]).arg(dir.join("cert.pem"));
+    let fp = run_cmd(x509, "openssl x509", None);
+    let want = fp.stdout.trim().rsplit('=').next().unwrap_or_default().replace(':', "").to_lowercase();
+    assert_eq!(out.field("hash"), [format!("SHA256:{want}").as_str()]);
+    assert_eq!(out.field("subject"), ["/CN=localhost"]);
+    assert_eq!(out.field("issuer"), ["/CN=localhost"]);
+    assert_eq!(out.field("notafter"), [(2 * 86_400).to_string().as_str()]);
+    assert_eq!(out.field("names"), ["localhost,localhost,127.0.0.1"]);
+    assert_eq!(out.field("pem"), ["true"]);
+    assert_eq!(out.field("junk"), ["nil"]);
+}

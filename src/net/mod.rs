@@ -21,6 +21,7 @@ pub mod sockopt;
 pub mod stream;
 pub mod timer;
 pub mod tls;
+mod x509;
 
 use std::rc::Rc;
 use std::time::Instant;
@@ -239,6 +240,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             }
         })?,
     )?;
+    core.set("x509_info", lua.create_function(|lua, der: mlua::LuaString| x509::info(lua, der))?)?;
     core.set("is_ip", lua.create_function(|_, s: String| Ok(addr::parse_ip(&s).is_ok()))?)?;
     core.set("errno", error::errno_table(lua)?)?;
     core.set("constants", constants::table(lua)?)?;

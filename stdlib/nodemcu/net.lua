@@ -263,16 +263,21 @@ function Socket:getpeer()
   return port, ip
 end
 
-function Socket:getaddr()
-  check(self, socket_mt)
-  if not self.stream then
-    return nil, nil
+-- `port, ip` of a core socket's local address, in NodeMCU's order (nil, nil without one).
+local function local_port_ip(obj)
+  local ip, port
+  if obj then
+    ip, port = obj:local_addr()
   end
-  local ip, port = self.stream:local_addr()
   if not ip then
     return nil, nil
   end
   return port, ip
+end
+
+function Socket:getaddr()
+  check(self, socket_mt)
+  return local_port_ip(self.stream)
 end
 
 function net.createConnection()
@@ -354,11 +359,7 @@ end
 
 function Server:getaddr()
   check(self, server_mt)
-  if not self.listener then
-    return nil, nil
-  end
-  local ip, port = self.listener:local_addr()
-  return port, ip
+  return local_port_ip(self.listener)
 end
 
 function Server:close()
@@ -513,11 +514,7 @@ end
 
 function Udp:getaddr()
   check(self, udp_mt)
-  if not self.dgram then
-    return nil, nil
-  end
-  local ip, port = self.dgram:local_addr()
-  return port, ip
+  return local_port_ip(self.dgram)
 end
 
 function Udp:close()

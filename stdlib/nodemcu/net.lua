@@ -125,21 +125,7 @@ function Socket:connect(port, host, cb)
     end
     self.cb.connection = cb
   end
-  self.state = "dns"
-  -- A lookup that close() or a later connect() superseded must not touch the socket.
-  local attempt = {}
-  self.attempt = attempt
-  local function current()
-    return self.state == "dns" and self.attempt == attempt
-  end
-  S.resolve(host, function(ip)
-    if not current() then
-      return
-    end
-    call(self.cb.dns, self, ip)
-    if not current() then
-      return -- the dns callback closed or reconnected it
-    end
+  S.connect_lookup(self, host, function(ip)
     if ip == nil then
       -- The firmware stays silent here (#234, #1926); rlua-net reports a routing error.
       self.state = "idle"

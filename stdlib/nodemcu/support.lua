@@ -120,6 +120,26 @@ function M.check_self(self, mt, fname)
   return self
 end
 
+--- The name lookup of a socket's `connect`: the socket's `dns` callback sees the answer,
+--- then `go(ip_or_nil)` runs, unless close() or a later connect() came first (either
+--- ends the socket's "dns" state or starts a new attempt).
+function M.connect_lookup(sock, host, go)
+  local attempt = {}
+  sock.state, sock.attempt = "dns", attempt
+  local function current()
+    return sock.state == "dns" and sock.attempt == attempt
+  end
+  M.resolve(host, function(ip)
+    if not current() then
+      return
+    end
+    M.call(sock.cb.dns, sock, ip)
+    if current() then
+      go(ip)
+    end
+  end)
+end
+
 --- A firmware function rlua-net does not provide: calling it raises a clear error.
 function M.unsupported(name)
   return function()

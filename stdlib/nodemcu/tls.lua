@@ -235,21 +235,8 @@ function Socket:connect(port, host)
     error("invalid port", 2)
   end
   host = host == nil and "127.0.0.1" or S.check_string(host, 2, "connect")
-  self.state, self.host, self.port = "dns", host, port
-  -- A lookup that close() or a later connect() superseded must not touch the socket.
-  local attempt = {}
-  self.attempt = attempt
-  local function current()
-    return self.state == "dns" and self.attempt == attempt
-  end
-  S.resolve(host, function(ip)
-    if not current() then
-      return
-    end
-    call(self.cb.dns, self, ip)
-    if not current() then
-      return -- the dns callback closed or reconnected it
-    end
+  self.host, self.port = host, port
+  S.connect_lookup(self, host, function(ip)
     if ip == nil then
       self.state = "idle"
       lost(self, "Routing problem")

@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
+/// (module name, chunk name, absolute path) of each embedded file.
+fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
@@ -17,26 +18,23 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
         if p.is_dir() {
             walk(&p, root, out);
         } else if p.extension().is_some_and(|e| e == "lua") {
-            let rel = p.strip_prefix(root).unwrap_or(&p).with_extension("");
-            let mut name = rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, ".");
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            // Errors name the file as it is in the tree: `@stdlib/luanet/net/init.lua`.
+            let chunk = format!("@stdlib/{}", rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"));
+            let mut name = rel.with_extension("").to_string_lossy().replace(std::path::MAIN_SEPARATOR, ".");
             if let Some(pkg) = name.strip_suffix(".init") {
                 name = pkg.to_string();
             }
-            out.push((name, p.canonicalize().unwrap_or(p.clone())));
+            out.push((name, chunk, p.canonicalize().unwrap_or(p.clone())));
         }
     }
 }
 
-/// The chunk name errors and tracebacks show for module `name`.
-fn chunk_name(name: &str) -> String {
-    format!("@stdlib/{}.lua", name.replace('.', "/"))
-}
-
-fn compile(lua: &mlua::Lua, name: &str, path: &Path, out: &Path) -> PathBuf {
+fn compile(lua: &mlua::Lua, name: &str, chunk: &str, path: &Path, out: &Path) -> PathBuf {
     let src = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let f = lua
         .load(&src)
-        .set_name(chunk_name(name))
+        .set_name(chunk)
         .into_function()
         .unwrap_or_else(|e| panic!("stdlib module {name} does not compile: {e}"));
     let target = out.join(format!("{name}.luac"));
@@ -63,14 +61,15 @@ fn main() {
         std::fs::create_dir_all(&bytecode_dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", bytecode_dir.display()));
     }
-    let mut index =
-        String::from("/// (module name, source, bytecode)\npub static FILES: &[(&str, &str, Option<&[u8]>)] = &[\n");
-    for (name, path) in &files {
+    let mut index = String::from(
+        "/// (module name, chunk name, source, bytecode)\npub static FILES: &[(&str, &str, &str, Option<&[u8]>)] = &[\n",
+    );
+    for (name, chunk, path) in &files {
         let bytecode = match &lua {
-            Some(lua) => format!("Some(include_bytes!({:?}))", compile(lua, name, path, &bytecode_dir)),
+            Some(lua) => format!("Some(include_bytes!({:?}))", compile(lua, name, chunk, path, &bytecode_dir)),
             None => "None".to_string(),
         };
-        let _ = writeln!(index, "    ({name:?}, include_str!({path:?}), {bytecode}),");
+        let _ = writeln!(index, "    ({name:?}, {chunk:?}, include_str!({path:?}), {bytecode}),");
     }
     index.push_str("];\n");
     if let Err(e) = std::fs::write(out.join("stdlib_files.rs"), index) {

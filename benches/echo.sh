@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TCP echo throughput of rlua-net next to a minimal C epoll echo server, measured in the
-# same run with the same closed-loop load generator. Two rlua-net servers are measured:
-# the NodeMCU `net` module (callbacks) and the Pragtical `net` module (core threads that
-# poll and sleep between polls).
+# same run with the same closed-loop load generator. Three rlua-net servers are measured:
+# the NodeMCU `net` module (callbacks), the Pragtical `net` module (core threads that
+# poll and sleep between polls) and lua-net (`net.stream.inet` with one act task per
+# client, waits yielding to the event loop).
 #
 #   cargo build --release
 #   benches/echo.sh
@@ -10,7 +11,8 @@
 # It compiles benches/ref/echo_epoll.c and benches/ref/loadgen.c with `cc -O2` into
 # target/bench/ (nothing is downloaded; rlua-net itself is not built here). Then, for each
 # server in turn (the C reference, `rlua-net --dialect nodemcu benches/nodemcu_echo.lua`,
-# `rlua-net --dialect pragtical benches/pragtical_echo.lua`), it starts the server on a
+# `rlua-net --dialect pragtical benches/pragtical_echo.lua`,
+# `rlua-net --dialect luanet benches/luanet_echo.lua`), it starts the server on a
 # free loopback port, runs the load generator against it, then leaves the server idle for
 # IDLE_SECS with one idle client connected and measures its CPU use, reads its peak RSS
 # and stops it. The report is a Markdown table of round trips per second, latency
@@ -208,6 +210,7 @@ run_server ref "$BIN/echo_epoll" 0
 run_server nodemcu "$RLUA_NET" --dialect nodemcu benches/nodemcu_echo.lua 0
 # shellcheck disable=SC2086 # PRAGTICAL_POLL is a validated number or empty
 run_server pragtical "$RLUA_NET" --dialect pragtical benches/pragtical_echo.lua 0 $PRAGTICAL_POLL
+run_server luanet "$RLUA_NET" --dialect luanet benches/luanet_echo.lua 0
 
 # ----- report --------------------------------------------------------------------------
 
@@ -224,6 +227,7 @@ row() {
   row ref "C epoll reference (echo_epoll.c)" "reference"
   row nodemcu "rlua-net nodemcu (nodemcu_echo.lua)" "rlua-net nodemcu"
   row pragtical "rlua-net pragtical (pragtical_echo.lua)" "rlua-net pragtical"
+  row luanet "rlua-net luanet (luanet_echo.lua)" "rlua-net luanet"
 } >"$tmp/rows"
 
 if [ -n "$PRAGTICAL_POLL" ]; then

@@ -202,11 +202,14 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     core.set("dgram_pair", lua.create_function(|lua, ()| datagram::pair(lua))?)?;
     core.set("wrap", lua.create_function(|lua, fd: i32| wrap(lua, fd))?)?;
     // The core object that owns descriptor `fd`, if any.
-    core.set("object", lua.create_function(|lua, fd: i64| {
-        let Some(r) = existing_reactor(lua) else { return Ok(None) };
-        let Some(src) = i32::try_from(fd).ok().and_then(|fd| r.source_by_fd(fd)) else { return Ok(None) };
-        r.object(src.base().obj)
-    })?)?;
+    core.set(
+        "object",
+        lua.create_function(|lua, fd: i64| {
+            let Some(r) = existing_reactor(lua) else { return Ok(None) };
+            let Some(src) = i32::try_from(fd).ok().and_then(|fd| r.source_by_fd(fd)) else { return Ok(None) };
+            r.object(src.base().obj)
+        })?,
+    )?;
     core.set("file_fd", lua.create_function(|lua, f: Value| file_fd(lua, f))?)?;
     core.set(
         "getservbyname",

@@ -9,18 +9,18 @@ mod files {
 
 /// The embedded source of module `name`, if any.
 pub fn source(name: &str) -> Option<&'static str> {
-    files::FILES.iter().find(|(n, _, _)| *n == name).map(|(_, s, _)| *s)
+    files::FILES.iter().find(|(n, ..)| *n == name).map(|(_, _, s, _)| *s)
 }
 
 /// Whether any embedded module lives under `prefix` (e.g. a dialect folder).
 pub fn has_package(prefix: &str) -> bool {
-    files::FILES.iter().any(|(n, _, _)| *n == prefix || n.strip_prefix(prefix).is_some_and(|r| r.starts_with('.')))
+    files::FILES.iter().any(|(n, ..)| *n == prefix || n.strip_prefix(prefix).is_some_and(|r| r.starts_with('.')))
 }
 
 /// Loads embedded module `name` as a function (not yet run): its precompiled bytecode when
 /// the build made some, else its source.
 pub fn load(lua: &Lua, name: &str) -> mlua::Result<Option<Function>> {
-    let Some((_, src, bytecode)) = files::FILES.iter().find(|(n, _, _)| *n == name) else {
+    let Some((_, chunk, src, bytecode)) = files::FILES.iter().find(|(n, ..)| *n == name) else {
         return Ok(None);
     };
     if let Some(bc) = bytecode {
@@ -28,7 +28,7 @@ pub fn load(lua: &Lua, name: &str) -> mlua::Result<Option<Function>> {
             return Ok(Some(f));
         }
     }
-    lua.load(*src).set_name(format!("@stdlib/{}.lua", name.replace('.', "/"))).into_function().map(Some)
+    lua.load(*src).set_name(*chunk).into_function().map(Some)
 }
 
 /// Installs a searcher (right after `package.preload`) that finds `name` as an embedded

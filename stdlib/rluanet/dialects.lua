@@ -34,6 +34,12 @@ function M.lazy_global(name, modname)
   rawset(_G, name, proxy)
 end
 
+--- Makes module `modname` answer the names of the `all`-mode `net` that no dialect claimed.
+function M.net_fallback(modname)
+  M.net_keys(modname, {})
+  getmetatable(rawget(_G, "net")).fallback = modname
+end
+
 --- Makes the `all`-mode `net` global know that `keys` belong to module `modname`.
 function M.net_keys(modname, keys)
   local union = rawget(_G, "net")
@@ -43,7 +49,9 @@ function M.net_keys(modname, keys)
       __index = function(t, k)
         local owner = owners[k]
         if owner == nil then
-          return nil
+          -- Names no dialect claimed: lua-net's `net` table (its constants), if present.
+          local fallback = getmetatable(t).fallback
+          return fallback and require(fallback)[k]
         end
         local mod = require(owner)
         for key, o in pairs(owners) do

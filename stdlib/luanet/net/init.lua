@@ -281,27 +281,15 @@ local function intopt(fname, name)
   end
 end
 
--- An option the runtime cannot set: nil, ENOPROTOOPT (what the kernel says of an unknown one).
-local function noopt(fname, check)
-  return function(self, v)
-    if v ~= nil and check ~= nil and type(v) ~= check then
-      argerror(1, fname, check, v)
-    elseif self:fd() == -1 then
-      return nil, newerr("EBADF", nil, "getsockopt")
-    end
-    return nil, newerr("ENOPROTOOPT", fname .. " is not supported by rlua-net", "getsockopt")
-  end
-end
-
 Socket.reuseport = boolopt("reuseport", "reuseport")
 Socket.reuseaddr = boolopt("reuseaddr", "reuseaddr")
-Socket.debug = noopt("debug", "boolean")
-Socket.dontroute = noopt("dontroute", "boolean")
-Socket.timestamp = noopt("timestamp", "boolean")
+Socket.debug = boolopt("debug", "debug")
+Socket.dontroute = boolopt("dontroute", "dontroute")
+Socket.timestamp = boolopt("timestamp", "timestamp")
 Socket.rcvbuf = intopt("rcvbuf", "rcvbuf")
 Socket.sndbuf = intopt("sndbuf", "sndbuf")
-Socket.rcvlowat = noopt("rcvlowat", "number")
-Socket.sndlowat = noopt("sndlowat", "number")
+Socket.rcvlowat = intopt("rcvlowat", "rcvlowat")
+Socket.sndlowat = intopt("sndlowat", "sndlowat")
 
 --- linger([sec]): the linger time before the change (nil when it was off); a negative
 --- `sec` turns lingering off.
@@ -409,14 +397,8 @@ local function raw_recv(self, bufsize, flags)
     end
     return sock:read(bufsize)
   elseif kind == "datagram" then
-    if flags ~= 0 then
-      return nil, "recv flags are not supported on datagram sockets by rlua-net", core.errno.EOPNOTSUPP
-    end
-    local data, msg, code = sock:recv()
-    if data and #data > bufsize then
-      data = sub(data, 1, bufsize)
-    end
-    return data, msg, code
+    -- As recvfrom(2): one datagram, cut to bufsize (the rest is lost).
+    return sock:recv(bufsize, flags ~= 0 and flags or nil)
   end
   return nil, "not a connected socket", core.errno.ENOTCONN
 end
@@ -427,9 +409,16 @@ local function raw_send(self, str, flags)
   local kind = priv(self).kind
   if sock:fd() == -1 then
     return nil, "socket is closed", core.errno.EBADF
-  elseif flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT) ~= 0 then
-    return nil, "send flags are not supported by rlua-net", core.errno.EOPNOTSUPP
-  elseif kind == "stream" or kind == "datagram" then
+  end
+  -- MSG_NOSIGNAL and MSG_DONTWAIT are what the runtime always does; other flags (MSG_OOB,
+  -- ...) go to send(2) on plain streams.
+  flags = flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)
+  if kind == "stream" then
+    return sock:send(str, flags ~= 0 and flags or nil)
+  elseif kind == "datagram" then
+    if flags ~= 0 then
+      return nil, "send flags are not supported on datagram sockets by rlua-net", core.errno.EOPNOTSUPP
+    end
     return sock:send(str)
   end
   return nil, "not a connected socket", core.errno.ENOTCONN

@@ -153,7 +153,7 @@ function M.bind(ai, reuseaddr, reuseport)
       if perr then
         return nil, perr
       end
-      sock, msg, code = core.listen_unix(ai:addr(), { listen = false })
+      sock, msg, code = core.listen_unix(ai:addr(), { listen = false, unlink = false })
     else
       sock, msg, code = core.listen(ai:addr(), ai:port() or 0,
         { listen = false, reuseaddr = reuseaddr == true, reuseport = reuseport or nil })

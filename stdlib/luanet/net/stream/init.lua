@@ -70,17 +70,6 @@ local function intopt(fname, name)
   end
 end
 
-local function unsupported(fname)
-  return function(self, v)
-    if v ~= nil and type(v) ~= "boolean" then
-      argerror(1, fname, "boolean", v)
-    elseif self:fd() == -1 then
-      return nil, newerr("EBADF", nil, "getsockopt")
-    end
-    return nil, newerr("ENOPROTOOPT", fname .. " is not supported by rlua-net", "getsockopt")
-  end
-end
-
 ---------------------------------------------------------------------------------------------
 -- net.stream.Socket
 
@@ -94,8 +83,8 @@ function Socket:acceptconn()
   return priv(self).kind == "listener"
 end
 
-Socket.oobinline = unsupported("oobinline")
-Socket.tcpcork = unsupported("tcpcork")
+Socket.oobinline = boolopt("oobinline", "oobinline")
+Socket.tcpcork = boolopt("tcpcork", "cork")
 Socket.keepalive = boolopt("keepalive", "keepalive")
 Socket.tcpnodelay = boolopt("tcpnodelay", "nodelay")
 Socket.tcpkeepalive = intopt("tcpkeepalive", "keepidle")

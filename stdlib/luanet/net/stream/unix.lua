@@ -9,8 +9,7 @@
 --
 -- server.new does not remove an existing file: a path that exists gives EADDRINUSE. A
 -- missing file gives ENOENT, a path longer than sun_path ENAMETOOLONG, a file nobody
--- listens on ECONNREFUSED. Difference: closing the server removes its socket file (the
--- runtime's listeners clean up after themselves; upstream leaves it).
+-- listens on ECONNREFUSED. Closing the server leaves its socket file, as upstream.
 
 local CANONICAL = "luanet.net.stream.unix"
 do

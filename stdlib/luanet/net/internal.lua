@@ -74,14 +74,13 @@ Deadline.__index = Deadline
 Deadline.__name = "time.clock.deadline"
 
 function Deadline.__tostring(self)
-  return "time.clock.deadline: " .. self.addr
+  return ("time.clock.deadline: %p"):format(self)
 end
 
 --- new_deadline(sec): a deadline `sec` seconds from now (<= 0: already expired).
 function M.new_deadline(sec)
-  local d = { at = now() + sec, sec = sec }
-  d.addr = match(tostring(d), "0x%x+") or "0x0"
-  return setmetatable(d, Deadline), sec
+  -- Made on every read and write: cheap (its printable address is computed only when printed).
+  return setmetatable({ at = now() + sec, sec = sec }, Deadline), sec
 end
 
 --- remain(): the seconds left (0 once it passed).

@@ -9,6 +9,9 @@
 --   sock:rcvtimeo(1.5)                    -- a 1.5 s budget for each receiving call
 --   local data, err, timeout = sock:read()     -- data | nil, err | nil, nil, true | EOF: all nil
 --
+-- Scatter/gather: sock:writev(iov)/sock:readv(iov) on an `iovec`, sock:sendmsg(mh)/
+-- sock:recvmsg(mh) on a `net.msghdr` (descriptors in its control messages on Unix sockets).
+--
 -- `self.sock` of an instance is the runtime's socket object (`rluanet.core`), not an
 -- llsocket userdata. The methods wait through `gpoll` (inside a task they yield, outside one
 -- they run the event loop), within the budget rcvtimeo/sndtimeo set (3600 s by default).
@@ -31,10 +34,11 @@ local class = require "luanet.net.class"
 local addrinfo = require "luanet.net.addrinfo"
 local I = require "luanet.net.internal"
 
-local type, pairs, error, tostring = type, pairs, error, tostring
+local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
 local xpcall, setmetatable, getmetatable = xpcall, setmetatable, getmetatable
-local pack = table.pack
-local find, sub = string.find, string.sub
+local pack, concat = table.pack, table.concat
+local find, sub, byte = string.find, string.sub, string.byte
+local tointeger = math.tointeger
 local traceback = debug.traceback
 local is_finite, is_uint, is_int = I.is_finite, I.is_uint, I.is_int
 local argerror, syserr, newerr = I.argerror, I.syserr, I.newerr
@@ -598,16 +602,435 @@ function Socket:sendsync(str, ...)
   return self:syncwrite(self.send, str, ...)
 end
 
--- Scatter/gather I/O comes later (decision 7 of the dialect): these raise for now.
-local function later(name)
-  return function()
-    error(name .. " is not supported yet by rlua-net's lua-net dialect", 2)
+---------------------------------------------------------------------------------------------
+-- Scatter/gather I/O: readv/writev on a lua-iovec, sendmsg/recvmsg on a net.msghdr.
+--
+-- Emulated over the runtime's reads and sends: writev and sendmsg send the gathered bytes
+-- (all of them, within the send budget); readv and recvmsg read once (what is there, at
+-- most the room left in the iovec) and scatter it over the elements in place. Descriptors
+-- (SCM_RIGHTS control messages) travel on Unix sockets as sendfd sends them: one byte each,
+-- ahead of the data; recvmsg recognises them and gives them back in mh:control().
+
+local MSG_PEEK, MSG_TRUNC = C.MSG_PEEK or 0, C.MSG_TRUNC or 0
+
+-- The internals of `iovec` and `net.msghdr`, loaded on first use.
+local IOV, MH
+
+local function iov_internal()
+  if IOV == nil then
+    IOV = require("luanet.iovec").__internal
+  end
+  return IOV
+end
+
+local function mh_internal()
+  if MH == nil then
+    MH = require("luanet.net.msghdr").__internal
+  end
+  return MH
+end
+
+-- Argument checks: errors of the method that called them (which must call them directly).
+local function check_iovec(fname, iov)
+  if not iov_internal().is_iovec(iov) then
+    argerror(1, fname, "iovec", iov, 3)
   end
 end
 
-for _, name in pairs({ "recvmsg", "recvmsgsync", "readv", "readvsync", "sendmsg", "sendmsgsync", "writev",
-  "writevsync" }) do
-  Socket[name] = later(name)
+local function check_count(fname, n, v)
+  if v ~= nil and not is_uint(v) then
+    argerror(n, fname, "unsigned integer", v, 3)
+  end
+end
+
+local function check_msghdr(fname, mh)
+  if not mh_internal().is_msghdr(mh) then
+    argerror(1, fname, "net.msghdr.MsgHdr", mh, 3)
+  end
+end
+
+-- Sends all of str within the deadline (one datagram on datagram sockets): sent, or
+-- sent, nil, true (timeout), sent, err, timeout (the wait failed), or nil, err, nil, sent
+-- when a send failed after `sent` bytes.
+local function send_all(self, fname, str, flags, deadline)
+  local total, sent = #str, 0
+  while true do
+    local n, msg, code = raw_send(self, str, flags)
+    if n == nil then
+      return nil, syserr(msg, code, fname), nil, sent
+    end
+    sent = sent + n
+    if sent >= total or (n > 0 and priv(self).kind == "datagram") then
+      return sent
+    elseif n > 0 then
+      str = sub(str, n + 1)
+    end
+    local sec = deadline:remain()
+    if sec <= 0 then
+      return sent, nil, true
+    end
+    local ok, err, timeout = self:wait_writable(sec)
+    if not ok then
+      return sent, err, timeout
+    end
+  end
+end
+
+-- One datagram to address `ai`: as send_all.
+local function sendto_all(self, str, ai, flags, deadline)
+  local p = priv(self)
+  if flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT) ~= 0 then
+    return nil, newerr("EOPNOTSUPP", "send flags are not supported on datagram sockets by rlua-net", "sendmsg")
+  elseif ai:family() ~= p.family then
+    return nil, newerr("EAFNOSUPPORT", nil, "sendmsg")
+  end
+  local unix = ai:family() == AF_UNIX
+  if unix then
+    local perr = addrinfo.check_unix_path(ai:addr(), "sendmsg")
+    if perr then
+      return nil, perr
+    end
+  end
+  local sock = self.sock
+  while true do
+    local n, msg, code
+    if unix then
+      n, msg, code = sock:sendto(str, ai:addr())
+    else
+      n, msg, code = sock:sendto(str, ai:addr(), ai:port())
+    end
+    if n == nil then
+      return nil, syserr(msg, code, "sendmsg")
+    elseif n > 0 or #str == 0 then
+      return n
+    end
+    local sec = deadline:remain()
+    if sec <= 0 then
+      return 0, nil, true
+    end
+    local ok, err, timeout = self:wait_writable(sec)
+    if not ok then
+      return 0, err, timeout
+    end
+  end
+end
+
+-- Sends descriptors as sendfd does (one byte each): true, nil, err, or false, err, timeout.
+local function send_fds(self, fds, deadline)
+  local sock = self.sock
+  for _, fd in ipairs(fds) do
+    while true do
+      local n, msg, code = sock:sendfd(fd)
+      if n then
+        break
+      elseif n == nil then
+        return nil, syserr(msg, code, "sendmsg")
+      end
+      local sec = deadline:remain()
+      if sec <= 0 then
+        return false, nil, true
+      end
+      local ok, err, timeout = self:wait_writable(sec)
+      if not ok then
+        return false, err, timeout
+      end
+    end
+  end
+  return true
+end
+
+--- readv(iov [, offset [, nbyte]]): len, err, timeout. Reads into the iovec's elements in
+--- place, from byte `offset` on and at most `nbyte` bytes (nil or 0: up to the end); the
+--- elements keep their sizes. All nil when the peer closed.
+function Socket:readv(iov, offset, nbyte)
+  check_iovec("readv", iov)
+  check_count("readv", 2, offset)
+  check_count("readv", 3, nbyte)
+  local off = tointeger(offset or 0)
+  local max = iov_internal().room(iov, off, tointeger(nbyte or 0))
+  if max == 0 then
+    return nil, newerr("EINVAL", "no room in the iovec to read into", "readv")
+  end
+  local deadline = self:get_recv_deadline()
+  while true do
+    local data, msg, code = raw_recv(self, max, 0)
+    if data then
+      iov_internal().scatter(iov, off, data)
+      return #data
+    elseif data == nil then
+      if msg ~= nil then
+        return nil, syserr(msg, code, "readv")
+      end
+      return nil, nil, nil -- closed by peer
+    end
+    local sec = deadline:remain()
+    if sec <= 0 then
+      return nil, nil, true
+    end
+    local ok, err, timeout = self:wait_readable(sec)
+    if not ok then
+      return nil, err, timeout
+    end
+  end
+end
+
+function Socket:readvsync(iov, offset, nbyte)
+  return self:syncread(self.readv, iov, offset, nbyte)
+end
+
+--- writev(iov [, offset [, nbyte]]): len, err, timeout. Sends the iovec's bytes from
+--- `offset` on (at most `nbyte`; nil or 0: all) without consuming them; on a timeout
+--- `sent, nil, true`.
+function Socket:writev(iov, offset, nbyte)
+  check_iovec("writev", iov)
+  check_count("writev", 2, offset)
+  check_count("writev", 3, nbyte)
+  local off = tointeger(offset or 0)
+  local nb = iov_internal().room(iov, off, tointeger(nbyte or 0))
+  if nb == 0 and priv(self).kind ~= "datagram" then
+    return 0
+  end
+  local sent, err, timeout = send_all(self, "writev", iov:concat(off, nb), 0, self:get_send_deadline())
+  return sent, err, timeout
+end
+
+function Socket:writevsync(iov, offset, nbyte)
+  return self:syncwrite(self.writev, iov, offset, nbyte)
+end
+
+--- sendmsg(mh [, flag, ...]): len, err, timeout. Sends the descriptors of the SCM_RIGHTS
+--- control messages (Unix sockets), then the iovec's bytes (one datagram, to mh:name()
+--- when it is set, on datagram sockets), and consumes what was sent from the iovec.
+function Socket:sendmsg(mh, ...)
+  check_msghdr("sendmsg", mh)
+  local flags = I.flags("sendmsg", 2, ...)
+  local X = mh_internal()
+  local p = priv(self)
+  local fds, what = X.rights(mh)
+  if what then
+    return nil, newerr("EOPNOTSUPP", what .. " is not supported by rlua-net (only SCM_RIGHTS)", "sendmsg")
+  elseif self.sock:fd() == -1 then
+    return nil, newerr("EBADF", nil, "sendmsg")
+  elseif p.kind ~= "stream" and p.kind ~= "datagram" then
+    return nil, newerr("ENOTCONN", nil, "sendmsg")
+  end
+  local name, iov = X.name(mh), X.iov(mh)
+  if name ~= nil and p.kind == "stream" and p.family == AF_UNIX then
+    return nil, newerr("EISCONN", nil, "sendmsg")
+  end
+  local deadline = self:get_send_deadline()
+  if fds then
+    if p.family ~= AF_UNIX then
+      return nil, newerr("EINVAL", "descriptors can only be passed over Unix sockets", "sendmsg")
+    elseif name ~= nil and p.kind == "datagram" then
+      return nil, newerr("EOPNOTSUPP", "passing descriptors to an address is not supported by rlua-net", "sendmsg")
+    end
+    local ok, err, timeout = send_fds(self, fds, deadline)
+    if ok == nil then
+      return nil, err
+    elseif not ok then
+      return 0, err, timeout
+    end
+  end
+  local str = iov and iov:concat() or ""
+  if #str == 0 and p.kind == "stream" then
+    return 0
+  end
+  local sent, err, timeout, partial
+  if name ~= nil and p.kind == "datagram" then
+    sent, err, timeout = sendto_all(self, str, name, flags, deadline)
+  else
+    sent, err, timeout, partial = send_all(self, "sendmsg", str, flags, deadline)
+  end
+  local done = sent or partial or 0
+  if iov and done > 0 then
+    iov:consume(done)
+  end
+  return sent, err, timeout
+end
+
+function Socket:sendmsgsync(mh, ...)
+  return self:syncwrite(self.sendmsg, mh, ...)
+end
+
+-- A datagram's sender as an address object (nil when it has no address).
+local function sender(self, a, b)
+  local p = priv(self)
+  if p.family == AF_UNIX then
+    if a ~= nil and a ~= "" then
+      return addrinfo.from_unix(a, p.socktype)
+    end
+    return nil
+  elseif a ~= nil then
+    return addrinfo.from_inet(a, b, p.socktype, p.protocol)
+  end
+end
+
+-- recvmsg on a Unix stream: data (possibly "" when only descriptors came), false, nil or
+-- nil, msg, code. A byte 1 that arrives alone may carry descriptors: it is taken with
+-- recvfd (given back as data when it carries none); descriptors go with the data after
+-- them, so reading stops before one once data was read.
+local function try_unix_stream(self, st, max)
+  local sock = self.sock
+  local fds = st.fds
+  if max == 0 then
+    -- no room for data: as recvfd, a byte without a descriptor is dropped
+    local fd, msg, code = sock:recvfd()
+    if fd then
+      fds[#fds + 1] = fd
+      return ""
+    end
+    return fd, msg, code
+  elseif sock:buffered() > 0 then
+    return sock:read(max)
+  end
+  local parts, got = {}, 0
+  while got < max do
+    local peek, msg, code = sock:recv(max - got, MSG_PEEK)
+    if not peek then
+      if got > 0 or #fds > 0 then
+        break
+      end
+      return peek, msg, code
+    end
+    local n = #peek
+    if byte(peek, n) ~= 1 or n > 1 then
+      -- A peek stops after the first bytes that carry descriptors, so only its last byte
+      -- may: read up to it (all of it when it is not a 1).
+      local take = byte(peek, n) == 1 and n - 1 or n
+      local data, m, c = sock:read(take)
+      if not data then
+        if got > 0 or #fds > 0 then
+          break
+        end
+        return data, m, c
+      end
+      parts[#parts + 1] = data
+      got = got + #data
+      break
+    elseif got > 0 then
+      break
+    end
+    local fd, m, c = sock:recvfd()
+    if fd then
+      fds[#fds + 1] = fd
+    elseif fd == false then
+      parts[#parts + 1] = "\1"
+      got = got + 1
+    elseif got > 0 or #fds > 0 then
+      break
+    else
+      return nil, m, c
+    end
+  end
+  return concat(parts)
+end
+
+-- recvmsg on a datagram socket: the datagram (cut to max, with MSG_TRUNC), false, or nil,
+-- msg, code; the sender goes to st.from. On a Unix socket, 1-byte datagrams that carry
+-- descriptors are taken first; the data is the datagram after them.
+local function try_dgram(self, st, max, flags)
+  local sock = self.sock
+  local data, a, b
+  while true do
+    if priv(self).family ~= AF_UNIX or flags ~= 0 then
+      data, a, b = sock:recv(nil, flags ~= 0 and flags or nil)
+      break
+    end
+    local peek, pa, pb = sock:recv(nil, MSG_PEEK)
+    if not peek then
+      return peek, pa, pb
+    elseif peek ~= "\1" then
+      data, a, b = sock:recv()
+      break
+    end
+    local fd, msg, code = sock:recvfd()
+    if fd == false then
+      data, a, b = "\1", pa, pb
+      break
+    elseif fd == nil then
+      return nil, msg or "socket is closed", code or core.errno.EBADF
+    end
+    st.fds[#st.fds + 1] = fd
+  end
+  if not data then
+    return data, a, b
+  end
+  st.from, st.has_from = sender(self, a, b), true
+  if #data > max then
+    data = sub(data, 1, max)
+    st.flags = st.flags | MSG_TRUNC
+  end
+  return data
+end
+
+-- One try of recvmsg without waiting: data, false (nothing yet), nil (end of stream) or
+-- nil, msg, code.
+local function try_recvmsg(self, st, max, flags)
+  local p = priv(self)
+  if self.sock:fd() == -1 then
+    return nil, "socket is closed", core.errno.EBADF
+  elseif p.kind == "datagram" then
+    return try_dgram(self, st, max, flags)
+  elseif p.kind ~= "stream" then
+    return nil, "not a connected socket", core.errno.ENOTCONN
+  elseif p.family == AF_UNIX and flags == 0 then
+    return try_unix_stream(self, st, max)
+  end
+  return raw_recv(self, max, flags)
+end
+
+--- recvmsg(mh [, flag, ...]): len, err, timeout. Fills the iovec's elements in place (at
+--- most mh:bytes() bytes); on datagram sockets mh:name() becomes the sender's address;
+--- descriptors that came (Unix sockets) replace mh:control()'s messages with one
+--- SCM_RIGHTS message. All nil when the peer closed.
+function Socket:recvmsg(mh, ...)
+  check_msghdr("recvmsg", mh)
+  local flags = I.flags("recvmsg", 2, ...)
+  local X = mh_internal()
+  local iov = X.iov(mh)
+  local max = iov and iov:bytes() or 0
+  if max == 0 and priv(self).family ~= AF_UNIX then
+    return nil, newerr("EINVAL", "no room in the msghdr to receive into", "recvmsg")
+  end
+  local st = { fds = {}, flags = 0 }
+  local deadline = self:get_recv_deadline()
+  while true do
+    local data, msg, code = try_recvmsg(self, st, max, flags)
+    if data then
+      if #data > 0 then
+        iov_internal().scatter(iov, 0, data)
+      end
+      X.received(mh, st.flags, st.fds, st.has_from, st.from)
+      return #data
+    elseif #st.fds > 0 and (data == nil or priv(self).kind ~= "datagram") then
+      -- descriptors came: they are returned now, what stopped the data shows next time
+      X.received(mh, st.flags, st.fds, false)
+      return 0
+    elseif data == nil then
+      if msg ~= nil then
+        return nil, syserr(msg, code, "recvmsg")
+      end
+      return nil, nil, nil -- closed by peer
+    end
+    -- nothing yet (on a datagram socket that got descriptors: the datagram after them)
+    local sec = deadline:remain()
+    local ok, err, timeout = nil, nil, true
+    if sec > 0 then
+      ok, err, timeout = self:wait_readable(sec)
+    end
+    if not ok then
+      if #st.fds > 0 then
+        X.received(mh, st.flags, st.fds, false)
+        return 0
+      end
+      return nil, err, timeout
+    end
+  end
+end
+
+function Socket:recvmsgsync(mh, ...)
+  return self:syncread(self.recvmsg, mh, ...)
 end
 
 class.new("net.Socket", Socket)

@@ -11,6 +11,7 @@ mod timers;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::{Rc, Weak};
@@ -58,6 +59,26 @@ impl Waker {
     }
 }
 
+/// Object ids are small distinct integers, so one multiply spreads them well enough (SipHash
+/// showed up in profiles of busy streams, which re-check their anchor on every event).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_i64(&mut self, n: i64) {
+        // Fibonacci hashing: the table also uses the top bits, which small ids leave empty.
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 pub struct Reactor {
     poller: Arc<Poller>,
     sources: RefCell<Slab<Weak<dyn Pollable>>>,
@@ -75,13 +96,14 @@ pub struct Reactor {
     /// while they have pending activity (which also keeps the loop alive).
     objects: Table,
     anchors: Table,
-    anchored: RefCell<HashSet<i64>>,
+    anchored: RefCell<HashSet<i64, BuildHasherDefault<IdHasher>>>,
     next_obj: Cell<i64>,
     scratch: RefCell<Box<[u8]>>,
     /// Set by the REPL: a Ctrl-C flag that stops a blocking wait.
     interrupt: Cell<Option<&'static std::sync::atomic::AtomicBool>>,
     /// Interned event names, so emitting does not allocate.
-    names: RefCell<std::collections::HashMap<&'static str, mlua::LuaString>>,
+    /// A handful of names, so a scan (usually a pointer compare) beats hashing.
+    names: RefCell<Vec<(&'static str, mlua::LuaString)>>,
 }
 
 impl Reactor {
@@ -104,7 +126,7 @@ impl Reactor {
             dns_waiting: RefCell::new(Slab::new()),
             objects,
             anchors: lua.create_table()?,
-            anchored: RefCell::new(HashSet::new()),
+            anchored: RefCell::new(HashSet::default()),
             next_obj: Cell::new(1),
             scratch: RefCell::new(vec![0u8; SCRATCH_SIZE].into_boxed_slice()),
             names: RefCell::new(Default::default()),
@@ -153,11 +175,11 @@ impl Reactor {
     }
 
     fn name(&self, lua: &Lua, name: &'static str) -> mlua::Result<mlua::LuaString> {
-        if let Some(s) = self.names.borrow().get(name) {
+        if let Some((_, s)) = self.names.borrow().iter().find(|(n, _)| *n == name) {
             return Ok(s.clone());
         }
         let s = lua.create_string(name)?;
-        self.names.borrow_mut().insert(name, s.clone());
+        self.names.borrow_mut().push((name, s.clone()));
         Ok(s)
     }
 
@@ -167,9 +189,8 @@ impl Reactor {
         let ud: Value = self.objects.raw_get(id)?;
         let Value::UserData(ud) = ud else { return Ok(()) };
         let Ok(Value::Function(f)) = ud.user_value::<Value>() else { return Ok(()) };
-        let mut argv = args.into_lua_multi(lua)?;
-        argv.push_front(Value::String(self.name(lua, event)?));
-        f.call::<()>(argv)
+        // A tuple goes straight onto the Lua stack, without building a MultiValue.
+        f.call::<()>((self.name(lua, event)?, args))
     }
 
     /// Runs `f(args)` on a later loop turn.

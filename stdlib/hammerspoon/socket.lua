@@ -1,0 +1,713 @@
+-- hs.socket: asynchronous TCP and Unix-domain stream sockets (CocoaAsyncSocket's model) on
+-- the rlua-net core. Reads are explicit, queued FIFO and tagged; each completed read calls
+-- the read callback `(data, tag)` once. Writes complete when handed to the kernel; the one
+-- write-callback slot fires `(tag)` once. A server's read and write fan out to every client
+-- connected at the time of the call. Callbacks always run from the loop; an error in one is
+-- logged as "<label>: <msg>" and the loop goes on.
+local core = require "rluanet.core"
+local S = require "hammerspoon.support"
+
+local ENOBUFS = core.errno.ENOBUFS
+local MSG_PEEK = core.constants.MSG_PEEK
+local type, error, setmetatable, tostring = type, error, setmetatable, tostring
+local math_type = math.type
+
+local M = {
+  timeout = -1,
+  -- Decision 6: the most a peer may send without completing the pending read.
+  readBufferLimit = 16 * 1024 * 1024,
+}
+
+local Socket = {}
+local mt = { __index = Socket, __type = "hs.socket", __name = "hs.socket" }
+if rawget(_G, "hs") and hs._registerMetatable then
+  hs._registerMetatable("hs.socket", mt)
+end
+
+local function log()
+  return S.log()
+end
+
+-- ---------------------------------------------------------------- argument checks (LuaSkin style)
+
+local function argerror(n, v, expected)
+  error(("ERROR: incorrect type '%s' for argument %d (expected %s)"):format(type(v) == "nil" and "no value" or type(v), n, expected), 3)
+end
+
+local function check_self(self)
+  if getmetatable(self) ~= mt then
+    error("ERROR: incorrect userdata type for argument 1 (expected hs.socket)", 3)
+  end
+end
+
+local function check_int(v, n)
+  if math_type(v) == "float" then
+    if v ~= math.floor(v) then
+      error(("ERROR: number must be an integer for argument %d"):format(n), 3)
+    end
+    return math.tointeger(v)
+  end
+  return v
+end
+
+-- ---------------------------------------------------------------- sockaddr (BSD layout, decision 4)
+
+local function ipv6_bytes(ip)
+  ip = ip:gsub("%%.*$", "")
+  local v4 = ip:match(":(%d+%.%d+%.%d+%.%d+)$")
+  local tail = {}
+  if v4 then
+    ip = ip:sub(1, #ip - #v4 - 1) .. ":0:0"
+    for o in v4:gmatch("%d+") do
+      tail[#tail + 1] = tonumber(o)
+    end
+  end
+  local head, rest = ip:match("^(.-)::(.*)$")
+  local groups = {}
+  local function split(s, out)
+    for g in s:gmatch("[^:]+") do
+      out[#out + 1] = tonumber(g, 16) or 0
+    end
+  end
+  if head then
+    local a, b = {}, {}
+    split(head, a)
+    split(rest, b)
+    for _, g in ipairs(a) do
+      groups[#groups + 1] = g
+    end
+    for _ = 1, 8 - #a - #b do
+      groups[#groups + 1] = 0
+    end
+    for _, g in ipairs(b) do
+      groups[#groups + 1] = g
+    end
+  else
+    split(ip, groups)
+  end
+  local out = {}
+  for i = 1, 8 do
+    local g = groups[i] or 0
+    out[#out + 1] = string.char(g >> 8, g & 255)
+  end
+  local s = table.concat(out)
+  if v4 then
+    s = s:sub(1, 12) .. string.char(tail[1], tail[2], tail[3], tail[4])
+  end
+  return s
+end
+
+local function sockaddr(ip, port)
+  if type(ip) ~= "string" or type(port) ~= "number" then
+    return ""
+  end
+  if ip:find(":", 1, true) then
+    return string.char(28, 30, port >> 8, port & 255) .. ("\0"):rep(4) .. ipv6_bytes(ip) .. ("\0"):rep(4)
+  end
+  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then
+    return ""
+  end
+  return string.char(16, 2, port >> 8, port & 255, tonumber(a), tonumber(b), tonumber(c), tonumber(d))
+    .. ("\0"):rep(8)
+end
+
+-- ---------------------------------------------------------------- connections
+
+-- A connection: a client socket's one stream, or one accepted client of a server. Its
+-- `owner` is the hs.socket object whose callbacks, timeout and limit apply.
+-- state: "resolving" | "connecting" | "connected" | "closed"
+
+local pump
+
+local function stop_timer(rec)
+  if rec and rec.timer then
+    rec.timer:stop()
+    rec.timer = nil
+  end
+end
+
+local function close_conn(conn, why)
+  if conn.state == "closed" then
+    return
+  end
+  conn.state = "closed"
+  for _, r in ipairs(conn.reads) do
+    stop_timer(r)
+  end
+  for _, w in ipairs(conn.wq) do
+    stop_timer(w)
+  end
+  stop_timer(conn)
+  conn.reads, conn.wq, conn.pending = {}, {}, {}
+  local stream = conn.stream
+  if stream then
+    stream:hold(false)
+    stream:close()
+  end
+  local owner = conn.owner
+  if owner.conn == conn then
+    owner.conn, owner.mode, owner.userData = nil, nil, ""
+  elseif owner.clients then
+    for i, c in ipairs(owner.clients) do
+      if c == conn then
+        table.remove(owner.clients, i)
+        break
+      end
+    end
+  end
+  if why then
+    log().d("TCP socket disconnected: " .. tostring(why))
+  end
+end
+
+local function after(conn, seconds, why)
+  local t = core.timer()
+  t:on(function()
+    close_conn(conn, why)
+  end)
+  t:start(seconds)
+  return t
+end
+
+-- Starts the timeout of the read at the head of the queue (each read's timer starts when it
+-- becomes the current one).
+local function arm_head(conn)
+  local r = conn.reads[1]
+  if r and not r.timer and r.timeout >= 0 and conn.state == "connected" then
+    r.timer = after(conn, r.timeout, "read timeout")
+  end
+end
+
+local function schedule(conn)
+  if conn.state ~= "connected" then
+    return
+  end
+  conn.stream:watch("readable")
+  arm_head(conn)
+  if not conn.deferred then
+    conn.deferred = true
+    core.defer(function()
+      conn.deferred = false
+      pump(conn)
+    end)
+  end
+end
+
+function pump(conn)
+  local stream = conn.stream
+  while conn.state == "connected" do
+    local r = conn.reads[1]
+    if r == nil then
+      -- No read pending: an EOF with nothing unread closes at once; unread data waits
+      -- (reading is suspended) until a read asks for it.
+      if stream:buffered() > 0 then
+        stream:watch("off")
+        return
+      end
+      local d, msg = stream:recv(1, MSG_PEEK)
+      if d == nil then
+        close_conn(conn, msg or "Socket closed by remote peer")
+      elseif d then
+        stream:watch("off")
+      end
+      return
+    end
+    local data, msg, errno
+    if r.delim then
+      data, msg, errno = stream:read_until(r.delim, conn.owner.limit)
+    else
+      data, msg, errno = stream:read_exact(r.n)
+    end
+    if data then
+      table.remove(conn.reads, 1)
+      stop_timer(r)
+      arm_head(conn)
+      local cb = conn.owner.cb
+      if cb then
+        S.call("hs.socket:read callback", cb, data, r.tag)
+      end
+    elseif data == false then
+      return
+    elseif errno == ENOBUFS then
+      log().e(
+        ("hs.socket: read buffer limit (%d bytes) reached without completing the pending read; disconnecting"):format(
+          conn.owner.limit
+        )
+      )
+      close_conn(conn, msg)
+      return
+    else
+      close_conn(conn, msg or "Socket closed by remote peer")
+      return
+    end
+  end
+end
+
+local function send_now(conn, w)
+  local ok, msg = conn.stream:queue(w.data, w.tag)
+  if not ok then
+    log().e("hs.socket: write failed: " .. tostring(msg))
+    close_conn(conn, msg)
+    return
+  end
+  w.data = nil
+  conn.wq[#conn.wq + 1] = w
+  if w.timeout >= 0 then
+    w.timer = after(conn, w.timeout, "write timeout")
+  end
+end
+
+local function queue_write(conn, data, tag, timeout)
+  local w = { data = data, tag = tag, timeout = timeout }
+  if conn.state == "connected" then
+    send_now(conn, w)
+  elseif conn.state ~= "closed" then
+    conn.pending[#conn.pending + 1] = w
+  end
+end
+
+local function on_sent(conn, tag)
+  local w = table.remove(conn.wq, 1)
+  stop_timer(w)
+  local owner = conn.owner
+  local fn = owner.wcb
+  if fn then
+    owner.wcb = nil
+    S.call("hs.socket:write callback", fn, tag)
+  end
+end
+
+local function on_connected(conn)
+  conn.state = "connected"
+  stop_timer(conn)
+  local pending = conn.pending
+  conn.pending = {}
+  for _, w in ipairs(pending) do
+    if conn.state == "connected" then
+      send_now(conn, w)
+    end
+  end
+  schedule(conn)
+end
+
+local function attach(conn, stream)
+  conn.stream = stream
+  stream:hold(true)
+  stream:on(function(event, a)
+    if conn.state == "closed" then
+      return
+    end
+    if event == "connect" then
+      local owner = conn.owner
+      owner.userData = "DEFAULT"
+      log().d("TCP socket connected")
+      on_connected(conn)
+      local fn = owner.ccb
+      if fn and conn.state == "connected" then
+        owner.ccb = nil
+        S.call("hs.socket:connect callback", fn)
+      end
+    elseif event == "readable" then
+      pump(conn)
+    elseif event == "sent" then
+      on_sent(conn, a)
+    elseif event == "eof" then
+      pump(conn)
+      close_conn(conn, "Socket closed by remote peer")
+    elseif event == "error" then
+      close_conn(conn, a)
+    end
+  end)
+end
+
+local function new_conn(owner)
+  return { owner = owner, reads = {}, wq = {}, pending = {}, state = "resolving" }
+end
+
+-- ---------------------------------------------------------------- constructors
+
+function M.new(fn)
+  if fn ~= nil and type(fn) ~= "function" and not (type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__call) then
+    argerror(1, fn, "nil or function")
+  end
+  return setmetatable({
+    cb = type(fn) == "function" and fn or nil,
+    timeout = M.timeout,
+    limit = M.readBufferLimit,
+    userData = "",
+  }, mt)
+end
+
+function M.server(where, fn)
+  local s = M.new(fn)
+  s:listen(where)
+  return s
+end
+
+local function expand(path)
+  if path:sub(1, 1) == "~" then
+    return (os.getenv("HOME") or "") .. path:sub(2)
+  end
+  return path
+end
+
+-- ---------------------------------------------------------------- methods
+
+function Socket:connect(host, port, fn)
+  check_self(self)
+  local path
+  if type(port) == "number" then
+    port = check_int(port, 3)
+    if fn ~= nil and type(fn) ~= "function" then
+      argerror(4, fn, "nil or function")
+    end
+    if type(host) ~= "string" then
+      argerror(2, host, "string")
+    end
+  else
+    if port ~= nil and type(port) ~= "function" then
+      argerror(3, port, "function")
+    end
+    if type(host) ~= "string" then
+      argerror(2, host, "string")
+    end
+    path, fn = expand(host), port
+  end
+  if self.mode ~= nil then
+    log().e(
+      (path and "Unable to connect to Unix domain socket: " or "Unable to connect to host/port: ")
+        .. "Attempting to connect while connected or accepting connections. Disconnect first."
+    )
+    return nil
+  end
+  if host == "" then
+    log().e((path and "Unable to connect to Unix domain socket: " or "Unable to connect to host/port: ") .. "Invalid host parameter")
+    return nil
+  end
+  if fn then
+    self.ccb = fn
+  end
+  local conn = new_conn(self)
+  self.conn, self.mode = conn, "client"
+  if self.timeout >= 0 then
+    conn.timer = after(conn, self.timeout, "connect timeout")
+  end
+  local function start(stream, msg)
+    if conn.state == "closed" then
+      if stream then
+        stream:close()
+      end
+      return
+    end
+    if not stream then
+      core.defer(close_conn, conn, msg)
+      return
+    end
+    conn.state = "connecting"
+    attach(conn, stream)
+  end
+  if path then
+    conn.path = path
+    start(core.connect_unix(path))
+    return self
+  end
+  conn.port = port & 0xffff
+  if core.is_ip(host) then
+    start(core.connect(host, conn.port))
+  else
+    core.resolve(host, function(ips, msg)
+      if conn.state == "closed" then
+        return
+      end
+      if not ips or not ips[1] then
+        close_conn(conn, msg or "no address")
+        return
+      end
+      local ip = ips[1]
+      for _, a in ipairs(ips) do
+        if not a:find(":", 1, true) then
+          ip = a -- IPv4 is preferred, as GCDAsyncSocket does
+          break
+        end
+      end
+      start(core.connect(ip, conn.port))
+    end, "any")
+  end
+  return self
+end
+
+local function accept(self, stream)
+  local conn = new_conn(self)
+  self.clients[#self.clients + 1] = conn
+  attach(conn, stream)
+  on_connected(conn)
+end
+
+function Socket:listen(where)
+  check_self(self)
+  if type(where) ~= "number" and type(where) ~= "string" then
+    argerror(2, where, "number or integer or string")
+  end
+  if self.mode ~= nil then
+    log().e(
+      (type(where) == "string" and "Unable to bind Unix domain path: " or "Unable to bind port: ")
+        .. "Attempting to accept while connected or accepting connections. Disconnect first."
+    )
+    return nil
+  end
+  local listeners = {}
+  if type(where) == "string" then
+    local path = expand(where)
+    if core.file_info(path) then
+      log().e("Unable to bind Unix domain path: Could not remove previous unix domain socket at given url.")
+      return nil
+    end
+    local l, msg = core.listen_unix(path, { backlog = 1024 })
+    if not l then
+      log().e("Unable to bind Unix domain path: " .. tostring(msg))
+      return nil
+    end
+    listeners[1] = l
+    self.path = path
+  else
+    local port = check_int(where, 2)
+    local l4, msg = core.listen("0.0.0.0", port & 0xffff, { backlog = 1024, reuseaddr = true })
+    if not l4 then
+      log().e("Unable to bind port: " .. tostring(msg))
+      return nil
+    end
+    local _, bound = l4:local_addr()
+    listeners[1] = l4
+    local l6 = core.listen("::", bound, { backlog = 1024, reuseaddr = true, v6only = true })
+    if l6 then
+      listeners[2] = l6
+    end
+    self.port = bound
+  end
+  self.mode, self.userData, self.listeners, self.clients = "server", "SERVER", listeners, {}
+  for _, l in ipairs(listeners) do
+    l:on(function(event, stream)
+      if event == "accept" and self.listeners == listeners then
+        accept(self, stream)
+      end
+    end)
+    l:watch(true)
+  end
+  return self
+end
+
+function Socket:disconnect()
+  check_self(self)
+  if self.mode == "client" then
+    close_conn(self.conn, "disconnected by the script")
+  elseif self.mode == "server" then
+    for _, l in ipairs(self.listeners) do
+      l:close()
+    end
+    local clients = self.clients
+    self.listeners, self.clients = nil, nil
+    for _, c in ipairs(clients) do
+      close_conn(c, "server disconnected")
+    end
+  end
+  self.mode, self.conn, self.userData, self.path, self.port = nil, nil, "", nil, nil
+  return self
+end
+
+-- The connections a read or write applies to: the client's one, or every server client.
+local function targets(self)
+  if self.mode == "client" then
+    return { self.conn }
+  elseif self.mode == "server" then
+    local t = {}
+    for i, c in ipairs(self.clients) do
+      t[i] = c
+    end
+    return t
+  end
+  return {}
+end
+
+function Socket:read(what, tag)
+  check_self(self)
+  local r
+  if type(what) == "number" then
+    what = check_int(what, 2)
+    r = { n = what }
+  elseif type(what) == "string" then
+    r = { delim = what }
+  else
+    argerror(2, what, "number or integer or string")
+  end
+  if tag ~= nil and type(tag) ~= "number" then
+    argerror(3, tag, "nil or number or integer")
+  end
+  tag = tag == nil and -1 or check_int(tag, 3)
+  if self.cb == nil then
+    log().e("No callback defined!")
+    return nil
+  end
+  if what == 0 or what == "" then
+    return self
+  end
+  if r.n and r.n < 0 then
+    r.n = math.maxinteger -- as upstream: a huge length that never completes
+  end
+  for _, conn in ipairs(targets(self)) do
+    conn.reads[#conn.reads + 1] = { n = r.n, delim = r.delim, tag = tag, timeout = self.timeout }
+    schedule(conn)
+  end
+  return self
+end
+Socket.receive = Socket.read
+
+function Socket:write(data, tag, fn)
+  check_self(self)
+  if type(data) ~= "string" then
+    argerror(2, data, "string")
+  end
+  if type(tag) == "function" and fn == nil then
+    tag, fn = nil, tag
+  end
+  if tag ~= nil and type(tag) ~= "number" then
+    argerror(3, tag, "nil or number or integer or function")
+  end
+  if fn ~= nil and type(fn) ~= "function" then
+    argerror(4, fn, "nil or function")
+  end
+  tag = tag == nil and -1 or check_int(tag, 3)
+  if fn then
+    self.wcb = fn
+  end
+  if data == "" then
+    return self
+  end
+  for _, conn in ipairs(targets(self)) do
+    queue_write(conn, data, tag, self.timeout)
+  end
+  return self
+end
+Socket.send = Socket.write
+
+function Socket:setCallback(fn)
+  check_self(self)
+  if fn ~= nil and type(fn) ~= "function" then
+    argerror(2, fn, "nil or function")
+  end
+  self.cb = fn
+  return self
+end
+
+function Socket:setTimeout(t)
+  check_self(self)
+  if type(t) ~= "number" then
+    argerror(2, t, "number")
+  end
+  self.timeout = t
+  return self
+end
+
+--- rlua-net: the read buffer limit of this socket (decision 6).
+function Socket:setReadBufferLimit(bytes)
+  check_self(self)
+  if math_type(bytes) ~= "integer" or bytes < 1 then
+    error("ERROR: the read buffer limit must be a positive integer", 2)
+  end
+  self.limit = bytes
+  return self
+end
+
+function Socket:connected()
+  check_self(self)
+  if self.mode == "server" then
+    return #self.clients > 0
+  end
+  return self.mode == "client" and self.conn.state == "connected"
+end
+
+function Socket:connections()
+  check_self(self)
+  if self.mode == "server" then
+    return #self.clients
+  end
+  return self:connected() and 1 or 0
+end
+
+function Socket:startTLS()
+  error("hs.socket:startTLS is not available yet in rlua-net", 2)
+end
+
+function Socket:info()
+  check_self(self)
+  local i = {
+    connectedAddress = "", connectedHost = "", connectedPort = 0, connectedURL = "",
+    connections = self:connections(), isConnected = false, isDisconnected = self.mode == nil,
+    isIPv4 = false, isIPv4Enabled = true, isIPv4PreferredOverIPv6 = true, isIPv6 = false,
+    isIPv6Enabled = true, isSecure = false, localAddress = "", localHost = "", localPort = 0,
+    timeout = self.timeout + 0.0, unixSocketPath = "", userData = self.userData,
+  }
+  if self.mode == "server" then
+    if self.path then
+      i.unixSocketPath = self.path
+    else
+      i.localHost, i.localPort = "0.0.0.0", self.port
+      i.localAddress = sockaddr("0.0.0.0", self.port)
+      i.isIPv4, i.isIPv6 = true, self.listeners[2] ~= nil
+    end
+  elseif self.mode == "client" then
+    local conn = self.conn
+    if conn.path then
+      i.unixSocketPath, i.connectedURL = conn.path, conn.path
+    end
+    if conn.state == "connected" then
+      i.isConnected = true
+      if not conn.path then
+        local ip, port = conn.stream:peer_addr()
+        local lip, lport = conn.stream:local_addr()
+        i.connectedHost, i.connectedPort = ip or "", port or 0
+        i.connectedAddress = sockaddr(ip, port)
+        i.localHost, i.localPort = lip or "", lport or 0
+        i.localAddress = sockaddr(lip, lport)
+        local v6 = type(ip) == "string" and ip:find(":", 1, true) ~= nil
+        i.isIPv4, i.isIPv6 = not v6, v6
+      end
+    end
+  end
+  return i
+end
+
+mt.__tostring = function(self)
+  local i = self:info()
+  local where
+  if i.unixSocketPath ~= "" then
+    where = i.unixSocketPath
+  elseif self.mode == "server" then
+    where = i.localHost .. ":" .. i.localPort
+  elseif i.connectedHost ~= "" then
+    where = i.connectedHost .. ":" .. i.connectedPort
+  else
+    where = "(null):0"
+  end
+  return ("%s: %s (%p)"):format(self.mode == "server" and "hs.socket(server)" or "hs.socket", where, self)
+end
+
+-- Not here yet: UDP sockets and parseAddress raise a clear error rather than indexing nil.
+function M.parseAddress()
+  error("hs.socket.parseAddress is not available yet in rlua-net", 2)
+end
+M.udp = setmetatable({}, {
+  __index = function()
+    error("hs.socket.udp is not available yet in rlua-net", 2)
+  end,
+})
+
+function M.setLogLevel(lvl)
+  log().setLogLevel(lvl)
+end
+
+function M.getLogLevel()
+  return log().getLogLevel()
+end
+
+return M

@@ -1,0 +1,515 @@
+//! The Hammerspoon dialect (`--dialect hammerspoon`): `hs.socket`, `hs.timer`, `hs.logger`
+//! and the lazy `hs` global, run by the real binary against loopback peers (other sockets of
+//! the same script, or python3). Spec: /work/shared/specs/hammerspoon.md, decisions 1-3, 5, 6.
+//! Scripts end themselves; a hang is cut off by a generous limit, never by a timing assert.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rlua-net");
+const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+const PRELUDE: &str = r#"
+function fail(msg)
+  io.stdout:flush()
+  io.stderr:write("FAIL: ", tostring(msg), "\n")
+  os.exit(3)
+end
+function eq(got, want, what)
+  if got ~= want then
+    fail(("%s: got %q, want %q"):format(what or "eq", tostring(got), tostring(want)))
+  end
+end
+-- Ends the script (sockets keep the loop alive otherwise).
+function finish() io.stdout:flush() os.exit(0) end
+-- A guard against hangs that still lets the test fail with a message.
+hs.timer.doAfter(30, function() fail("timed out") end)
+"#;
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn describe(&self) -> String {
+        format!("exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+
+    fn ok(&self) -> &Self {
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.describe());
+        assert_eq!(self.code, Some(0), "{}", self.describe());
+        self
+    }
+
+    fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+
+    fn has(&self, line: &str) -> &Self {
+        assert!(self.stdout.lines().any(|l| l == line), "no line {line:?}:\n{}", self.describe());
+        self
+    }
+}
+
+fn wait(mut child: Child) -> Out {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            break child.wait().expect("wait");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Out { code: status.code(), stdout, stderr }
+}
+
+fn script_file(body: &str) -> tempfile_path::Path {
+    tempfile_path::Path::new(&format!("{PRELUDE}\n{body}"))
+}
+
+/// Runs `body` (after the prelude) with `--dialect hammerspoon` and `args`.
+fn run(body: &str, args: &[&str]) -> Out {
+    run_with("hammerspoon", body, args)
+}
+
+fn run_with(dialect: &str, body: &str, args: &[&str]) -> Out {
+    let file = script_file(body);
+    let child = Command::new(BIN)
+        .args(["--dialect", dialect])
+        .arg(file.as_str())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rlua-net");
+    wait(child)
+}
+
+/// A python3 peer; the first line it prints is returned (a port, usually).
+fn python(code: &str) -> (Child, String) {
+    let mut child = Command::new("python3")
+        .args(["-c", code])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    (child, line.trim().to_string())
+}
+
+mod tempfile_path {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub struct Path(std::path::PathBuf);
+
+    impl Path {
+        pub fn new(contents: &str) -> Path {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let p = std::env::temp_dir().join(format!("rln-hs-{}-{n}.lua", std::process::id()));
+            std::fs::write(&p, contents).expect("write script");
+            Path(p)
+        }
+
+        pub fn as_str(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for Path {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- hs global
+
+#[test]
+fn hs_modules_load_lazily_and_macos_only_ones_fail_by_name() {
+    let out = run(
+        r#"
+eq(rawget(hs, "window"), nil, "nothing loaded up front")
+eq(type(hs.socket.new), "function", "hs.socket")
+eq(require("hs.socket"), hs.socket, "require hs.socket")
+local ok, err = pcall(function() return hs.window end)
+eq(ok, false, "hs.window fails")
+print(tostring(err):match("hs%.window[^\n]*macOS%-only") ~= nil)
+ok, err = pcall(require, "hs.alert")
+print(ok, tostring(err):match("hs%.alert[^\n]*macOS%-only") ~= nil)
+eq(getmetatable(hs.socket.new()).__type, "hs.socket", "__type")
+eq(hs.getObjectMetatable("hs.socket"), getmetatable(hs.socket.new()), "getObjectMetatable")
+finish()
+"#,
+        &[],
+    );
+    out.ok();
+    assert_eq!(out.lines(), ["true", "false\ttrue"], "{}", out.describe());
+    let all = run_with("all", "print(type(hs.socket.server)) finish()", &[]);
+    all.ok().has("function");
+}
+
+/// What is not there yet fails with an error saying so, never with "attempt to index nil".
+#[test]
+fn missing_pieces_say_they_are_not_available_yet() {
+    let out = run(
+        r#"
+local function says(f, what)
+  local ok, err = pcall(f)
+  eq(ok, false, what .. " fails")
+  print(what, tostring(err):find(what .. " is not available yet in rlua-net", 1, true) ~= nil)
+end
+says(function() return hs.socket.udp.new() end, "hs.socket.udp")
+says(function() return require("hs.socket.udp") end, "hs.socket.udp")
+says(function() return hs.socket.parseAddress("x") end, "hs.socket.parseAddress")
+says(function() return hs.json end, "hs.json")
+says(function() return hs.socket.new():startTLS() end, "hs.socket:startTLS")
+finish()
+"#,
+        &[],
+    );
+    out.ok();
+    for line in out.lines() {
+        assert!(line.ends_with("\ttrue"), "{line}\n{}", out.describe());
+    }
+    assert_eq!(out.lines().len(), 5, "{}", out.describe());
+}
+
+// ---------------------------------------------------------------- reads and writes
+
+/// Reads and writes queued before the connect completes run once connected, in order;
+/// delimiter reads include the delimiter (a NUL delimiter too, decision 5); byte-count
+/// reads; tags reach the callback; the connect and write callbacks fire once.
+#[test]
+fn queued_tagged_reads_before_connect_against_python() {
+    let (peer, port) = python(
+        r#"
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print(l.getsockname()[1]); sys.stdout.flush()
+c, _ = l.accept()
+got = b""
+while not got.endswith(b"END"):
+    got += c.recv(100)
+c.sendall(b"HTTP/1.0 200 OK\r\nX: y\r\n\r\nabc\x00defBODY!tail")
+c.recv(10)
+"#,
+    );
+    let out = run(
+        r#"
+local writes = 0
+local s
+s = hs.socket.new(function(data, tag)
+  print(tag, (data:gsub("\r", "\\r"):gsub("\n", "\\n"):gsub("%z", "\\0")))
+  if tag == 4 then print("written", writes) finish() end
+end)
+local r = s:connect("127.0.0.1", tonumber(arg[1]), function() print("connect cb", s:connected()) end)
+eq(r, s, "connect returns self")
+eq(s:connected(), false, "not connected inside the call")
+eq(s:write("GET", 5, function(tag) writes = writes + 1 print("write cb", tag) end), s, "write returns self")
+s:write(" / END")
+eq(s:read("\r\n\r\n", 1):read("\0", 2):read(3, 3):read("!", 4), s, "read chains")
+print("queued")
+"#,
+        &[&port],
+    );
+    wait(peer);
+    out.ok();
+    assert_eq!(
+        out.lines(),
+        [
+            "queued",
+            "connect cb\ttrue",
+            "write cb\t5",
+            "1\tHTTP/1.0 200 OK\\r\\nX: y\\r\\n\\r\\n",
+            "2\tabc\\0",
+            "3\tdef",
+            "4\tBODY!",
+            "written\t1"
+        ],
+        "{}",
+        out.describe()
+    );
+}
+
+/// A server's read reads from every client, its write broadcasts; connections() counts.
+#[test]
+fn server_with_two_clients_fans_out_and_broadcasts() {
+    let out = run(
+        r#"
+local got = {}
+local srv = hs.socket.server(0, function(data, tag) got[#got + 1] = tag .. ":" .. (data:gsub("\n", "|")) end)
+local port = srv:info().localPort
+local heard = {}
+local function client(name)
+  local c = hs.socket.new(function(data) heard[#heard + 1] = name .. "=" .. (data:gsub("\n", "|")) end)
+  c:connect("127.0.0.1", port):read("\n")
+  return c
+end
+local a, b = client("a"), client("b")
+hs.timer.waitUntil(function() return srv:connections() == 2 end, function()
+  print("connections", srv:connections(), srv:connected())
+  srv:read("\n", 9)
+  a:write("from a\n")
+  b:write("from b\n")
+  hs.timer.waitUntil(function() return #got == 2 end, function()
+    table.sort(got)
+    print(got[1], got[2])
+    srv:write("all\n")
+    hs.timer.waitUntil(function() return #heard == 2 end, function()
+      table.sort(heard)
+      print(heard[1], heard[2])
+      a:disconnect()
+      hs.timer.waitUntil(function() return srv:connections() == 1 end, function()
+        print("after", srv:connections())
+        finish()
+      end, 0.01)
+    end, 0.01)
+  end, 0.01)
+end, 0.01)
+"#,
+        &[],
+    );
+    out.ok();
+    assert_eq!(
+        out.lines(),
+        ["connections\t2\ttrue", "9:from a|\t9:from b|", "a=all|\tb=all|", "after\t1"],
+        "{}",
+        out.describe()
+    );
+}
+
+/// Decision 3: no callback runs inside the call that caused it, even with the data already
+/// buffered; an error in a callback is logged with its label and the loop goes on.
+#[test]
+fn callbacks_are_deferred_and_errors_are_logged() {
+    let out = run(
+        r#"
+local inside = false
+local n = 0
+local srv = hs.socket.server(0)
+local c = hs.socket.new(function(data, tag)
+  eq(inside, false, "read callback ran inside read()")
+  n = n + 1
+  if n == 1 then error("boom") end
+  print("second read", data)
+  finish()
+end)
+c:connect("127.0.0.1", srv:info().localPort, function()
+  srv:write("one\ntwo\n")
+  hs.timer.doAfter(0.1, function()
+    inside = true
+    c:read("\n", 1):read("\n", 2)
+    c:write("x", function() eq(inside, false, "write callback inside write()") end)
+    inside = false
+  end)
+end)
+hs.timer.waitUntil(function() return srv:connections() == 1 end, function() end, 0.01)
+"#,
+        &[],
+    );
+    out.ok();
+    assert!(out.stdout.contains("LuaSkin: hs.socket:read callback: "), "{}", out.describe());
+    assert!(out.stdout.contains("boom"), "{}", out.describe());
+    out.has("second read\ttwo");
+}
+
+/// Decision 6: a peer that sends more than the read buffer limit without completing the
+/// pending read is disconnected and logged.
+#[test]
+fn read_buffer_limit_disconnects_the_peer() {
+    let out = run(
+        r#"
+local srv = hs.socket.server(0, function(data) fail("no read may complete: " .. #data) end)
+local c = hs.socket.new():connect("127.0.0.1", srv:info().localPort)
+hs.timer.waitUntil(function() return srv:connections() == 1 end, function()
+  srv:setReadBufferLimit(1000) -- the server's limit applies to its clients' reads
+  srv:read("\n")
+  c:write(("x"):rep(5000))
+  hs.timer.waitUntil(function() return srv:connections() == 0 end, function()
+    print("cut off", c:connected() and "client still sees it" or "")
+    finish()
+  end, 0.01)
+end, 0.01)
+"#,
+        &[],
+    );
+    out.ok();
+    assert!(out.stdout.contains("read buffer limit (1000 bytes) reached"), "{}", out.describe());
+    assert!(out.stdout.contains("cut off"), "{}", out.describe());
+}
+
+/// setReadBufferLimit on the socket that owns the read: the client here.
+#[test]
+fn a_read_under_the_limit_completes() {
+    let out = run(
+        r#"
+local srv = hs.socket.server(0)
+local c = hs.socket.new(function(data) print("got", #data) finish() end)
+c:setReadBufferLimit(1000)
+c:connect("127.0.0.1", srv:info().localPort, function() c:read("\n") end)
+hs.timer.waitUntil(function() return srv:connections() == 1 end, function()
+  srv:write(("y"):rep(900) .. "\n")
+end, 0.01)
+"#,
+        &[],
+    );
+    out.ok().has("got\t901");
+}
+
+/// info() keys and values, tostring formats, `(null):0`, setTimeout disconnecting.
+#[test]
+fn info_tostring_and_timeout() {
+    let out = run(
+        r#"
+local s = hs.socket.new()
+local i = s:info()
+local keys = {}
+for k in pairs(i) do keys[#keys + 1] = k end
+table.sort(keys)
+print(table.concat(keys, ","))
+print(i.isDisconnected, i.isConnected, i.userData == "", i.timeout, math.type(i.timeout))
+print((tostring(s):gsub("0x%x+", "P")))
+local srv = hs.socket.server(0)
+local si = srv:info()
+print(si.userData, si.localHost, si.localPort == srv:info().localPort, si.isDisconnected, si.isConnected)
+eq(tostring(srv):match("^hs%.socket%(server%): (%S+) %(0x%x+%)$"), "0.0.0.0:" .. si.localPort, "server tostring")
+eq(#si.localAddress, 16, "IPv4 sockaddr length")
+eq(si.localAddress:byte(2), 2, "AF_INET is 2")
+eq(si.localAddress:byte(3) * 256 + si.localAddress:byte(4), si.localPort, "port in network order")
+s:setTimeout(0.2)
+s:connect("127.0.0.1", si.localPort, function()
+  local ci = s:info()
+  print(ci.userData, ci.connectedHost, ci.connectedPort == si.localPort, ci.isIPv4)
+  eq(tostring(s):match("^hs%.socket: (%S+) "), "127.0.0.1:" .. si.localPort, "client tostring")
+  s:setCallback(function() fail("nothing may be read") end)
+  s:read("\n") -- nothing comes: the read timeout disconnects
+  hs.timer.waitUntil(function() return not s:connected() end, function()
+    print("timed out", s:info().userData == "", (tostring(s):gsub("0x%x+", "P")))
+    print(srv:disconnect() == srv, srv:info().userData == "")
+    finish()
+  end, 0.01)
+end)
+"#,
+        &[],
+    );
+    out.ok();
+    assert_eq!(
+        out.lines(),
+        [
+            "connectedAddress,connectedHost,connectedPort,connectedURL,connections,isConnected,isDisconnected,isIPv4,isIPv4Enabled,isIPv4PreferredOverIPv6,isIPv6,isIPv6Enabled,isSecure,localAddress,localHost,localPort,timeout,unixSocketPath,userData",
+            "true\tfalse\ttrue\t-1.0\tfloat",
+            "hs.socket: (null):0 (P)",
+            "SERVER\t0.0.0.0\ttrue\tfalse\tfalse",
+            "DEFAULT\t127.0.0.1\ttrue\ttrue",
+            "timed out\ttrue\ths.socket: (null):0 (P)",
+            "true\ttrue",
+        ],
+        "{}",
+        out.describe()
+    );
+}
+
+/// The nil-returning and raising rules: read without a callback is nil (logged); a float
+/// byte count and a number message are errors.
+#[test]
+fn argument_rules() {
+    let out = run(
+        r#"
+local s = hs.socket.new()
+print(s:read("\n") == nil)
+s:setCallback(function() end)
+print(pcall(s.read, s, 1.5))
+print(pcall(s.write, s, 123))
+local srv = hs.socket.server(0)
+print(srv:listen(0) == nil)
+finish()
+"#,
+        &[],
+    );
+    out.ok();
+    let l = out.lines();
+    assert_eq!(l[1], "true", "{}", out.describe());
+    assert!(l[0].ends_with("LuaSkin: No callback defined!"), "{}", out.describe());
+    assert!(l[2].starts_with("false\t") && l[2].contains("ERROR: number must be an integer for argument 2"));
+    assert!(l[3].contains("ERROR: incorrect type 'number' for argument 2 (expected string)"), "{}", out.describe());
+    assert!(out.stdout.contains("Unable to bind port: Attempting to accept while connected"), "{}", out.describe());
+    assert_eq!(l.last(), Some(&"true"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------- hs.timer, hs.logger
+
+#[test]
+fn timers_fire_in_order_and_stop() {
+    let out = run(
+        r#"
+local ticks = 0
+local every
+every = hs.timer.doEvery(0.02, function()
+  ticks = ticks + 1
+  if ticks == 3 then
+    every:stop()
+    print("every stopped", every:running())
+    hs.timer.doAfter(0.1, function() print("ticks", ticks) finish() end)
+  end
+end)
+print("running", every:running(), every:nextTrigger() > 0)
+local t = hs.timer.new(0, function() print("fired by hand") end)
+eq(t:fire(), t, "fire returns self")
+print("new not running", t:running())
+hs.timer.doAfter(0, function() error("timer boom") end)
+print(math.type(hs.timer.absoluteTime()), hs.timer.secondsSinceEpoch() > 1.7e9)
+"#,
+        &[],
+    );
+    out.ok();
+    let l = out.lines();
+    assert_eq!(
+        &l[..4],
+        ["running\ttrue\ttrue", "fired by hand", "new not running\tfalse", "integer\ttrue"],
+        "{}",
+        out.describe()
+    );
+    assert!(out.stdout.contains("hs.timer callback: ") && out.stdout.contains("timer boom"), "{}", out.describe());
+    out.has("every stopped\tfalse").has("ticks\t3");
+}
+
+#[test]
+fn logger_levels_filter_output() {
+    let out = run(
+        r#"
+local log = hs.logger.new("mine", "info")
+log.i("info", 1)
+log.d("hidden")
+log.f("fmt %d", 42)
+log.setLogLevel("debug")
+log.d("now shown")
+log.setLogLevel("error")
+log.w("hidden too")
+log.e("bad")
+print("level", log.getLogLevel())
+finish()
+"#,
+        &[],
+    );
+    out.ok();
+    let l: Vec<String> = out.lines().iter().map(|l| l.split_once(' ').map_or(*l, |x| x.1).to_string()).collect();
+    assert_eq!(
+        l,
+        ["mine: info 1", "mine: fmt 42", "mine: now shown", "ERROR:   mine: bad", "level\t1"],
+        "{}",
+        out.describe()
+    );
+}

@@ -513,3 +513,66 @@ finish()
         out.describe()
     );
 }
+
+// ---------------------------------------------------------------- unix-domain sockets
+
+/// A Unix-domain server and client in one script: a failed connect forgets its callback
+/// (decision 5), a second connect on the same socket works, addresses and `tostring` show
+/// the path, an existing path cannot be listened on, and disconnecting removes the file.
+#[test]
+fn unix_socket_round_trip_and_path_rules() {
+    let path = std::env::temp_dir().join(format!("rln-hs-unix-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = run(
+        r#"
+local path = arg[1]
+local stale = 0
+local c = hs.socket.new()
+c:connect(path, function() stale = stale + 1 end)
+hs.timer.waitUntil(function() return c:info().isDisconnected end, function()
+  eq(io.open(path) == nil, true, "nothing listens yet")
+  local srv
+  srv = hs.socket.server(path, function(data, tag)
+    print("server got", (data:gsub("\n", "\\n")), tag)
+    srv:write("pong\n")
+  end)
+  eq(srv:info().unixSocketPath, path, "server unixSocketPath")
+  eq(tostring(srv):find(path, 1, true) ~= nil, true, "server tostring names the path")
+  eq(hs.socket.new():listen(path), nil, "an existing path cannot be listened on")
+  c:setCallback(function(data, tag)
+    print("client got", (data:gsub("\n", "\\n")), tag)
+    local i = c:info()
+    eq(i.unixSocketPath, path, "client unixSocketPath")
+    eq(i.connectedURL, path, "client connectedURL")
+    eq(tostring(c):find(path, 1, true) ~= nil, true, "client tostring names the path")
+    eq(stale, 0, "the failed connect's callback never runs")
+    srv:disconnect()
+    c:disconnect()
+    print("file removed", io.open(path) == nil)
+    finish()
+  end)
+  c:connect(path)
+  c:write("ping\n")
+  c:read("\n", 7)
+  hs.timer.waitUntil(function() return srv:connections() == 1 end, function() srv:read("\n", 3) end, 0.01)
+end, 0.01)
+"#,
+        &[path.to_str().expect("utf-8 temp path")],
+    );
+    let _ = std::fs::remove_file(&path);
+    out.ok();
+    let lines = out.lines();
+    assert!(
+        lines[0].ends_with(
+            "LuaSkin: Unable to bind Unix domain path: Could not remove previous unix domain socket at given url."
+        ),
+        "listening on an existing path is logged\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        lines[1..],
+        ["server got\tping\\n\t3", "client got\tpong\\n\t7", "file removed\ttrue"],
+        "{}",
+        out.describe()
+    );
+}

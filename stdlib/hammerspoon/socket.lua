@@ -131,6 +131,9 @@ local function close_conn(conn, why)
   if conn.state == "closed" then
     return
   end
+  -- A connect that never completed forgets its callback (decision 5: upstream keeps it and
+  -- would call it on a later, unrelated connect).
+  local never_connected = conn.state ~= "connected"
   conn.state = "closed"
   for _, r in ipairs(conn.reads) do
     stop_timer(r)
@@ -148,6 +151,9 @@ local function close_conn(conn, why)
   local owner = conn.owner
   if owner.conn == conn then
     owner.conn, owner.mode, owner.userData = nil, nil, ""
+    if never_connected then
+      owner.ccb = nil
+    end
   elseif owner.clients then
     for i, c in ipairs(owner.clients) do
       if c == conn then

@@ -576,3 +576,52 @@ end, 0.01)
         out.describe()
     );
 }
+
+// ---------------------------------------------------------------- hs.inspect, hs.fnutils
+
+/// hs.inspect renders in inspect.lua's layout (shared tables tagged, depth cut, metatables
+/// shown); hs.fnutils keeps lists as lists and splits by pattern or plainly.
+#[test]
+fn inspect_and_fnutils() {
+    let out = run(
+        r#"
+local t = { 1, "two", { 3 }, a = 1, ["b c"] = 'say "hi"' }
+t.self = t
+print(hs.inspect(t))
+print(hs.inspect({}), hs.inspect({ a = { b = 1 } }, { depth = 1, newline = " ", indent = "" }))
+print(hs.inspect(setmetatable({}, { __index = {} }), { newline = " ", indent = "" }))
+print(require("hs.inspect")({ "a\0b\n" }))
+local fn = hs.fnutils
+print(table.concat(fn.map({ 1, 2, 3 }, function(v) if v ~= 2 then return v * 10 end end), ","))
+print(fn.map({ x = 1 }, function(v) return v + 1 end).x)
+print(table.concat(fn.split("a,b,,c", ","), "|"), table.concat(fn.split("a.b.c", ".", nil, true), "|"))
+print(table.concat(fn.split("a b c", " ", 1), "|"), #fn.filter({ 1, 2, 3, 4 }, function(v) return v % 2 == 0 end))
+print(fn.contains({ 1, 2 }, 2), fn.contains({ 1 }, 3), fn.indexOf({ "x", "y" }, "y"), #fn.concat({ 1 }, { 2, 3 }))
+print(#fn.copy({ 1, 2 }), fn.reduce({ 1, 2, 3 }, function(a, b) return a + b end))
+finish()
+"#,
+        &[],
+    );
+    out.ok();
+    assert_eq!(
+        out.lines(),
+        [
+            "<1>{ 1, \"two\", { 3 },",
+            "  a = 1,",
+            "  [\"b c\"] = 'say \"hi\"',",
+            "  self = <table 1>",
+            "}",
+            "{}\t{ a = {...} }",
+            "{ <metatable> = { __index = {} } }",
+            "{ \"a\\0b\\n\" }",
+            "10,30",
+            "2",
+            "a|b||c\ta|b|c",
+            "a|b c\t2",
+            "true\tfalse\t2\t3",
+            "2\t6",
+        ],
+        "{}",
+        out.describe()
+    );
+}

@@ -9,10 +9,12 @@ local PROVIDED = {
   socket = "hammerspoon.socket",
   timer = "hammerspoon.timer",
   logger = "hammerspoon.logger",
+  inspect = "hammerspoon.inspect",
+  fnutils = "hammerspoon.fnutils",
 }
 
 -- Portable modules this dialect does not carry yet (they are planned, not macOS-only).
-local NOT_YET = { inspect = true, json = true, fnutils = true, ["socket.udp"] = true }
+local NOT_YET = { json = true, ["socket.udp"] = true }
 
 local function missing(name)
   if NOT_YET[name] then

@@ -11,10 +11,11 @@ local PROVIDED = {
   logger = "hammerspoon.logger",
   inspect = "hammerspoon.inspect",
   fnutils = "hammerspoon.fnutils",
+  ["socket.udp"] = "hammerspoon.udp",
 }
 
 -- Portable modules this dialect does not carry yet (they are planned, not macOS-only).
-local NOT_YET = { json = true, ["socket.udp"] = true }
+local NOT_YET = { json = true }
 
 local function missing(name)
   if NOT_YET[name] then

@@ -6,6 +6,7 @@
 -- logged as "<label>: <msg>" and the loop goes on.
 local core = require "rluanet.core"
 local S = require "hammerspoon.support"
+local argerror, check_int, sockaddr = S.argerror, S.check_int, S.sockaddr
 
 local ENOBUFS = core.errno.ENOBUFS
 local MSG_PEEK = core.constants.MSG_PEEK
@@ -30,86 +31,10 @@ end
 
 -- ---------------------------------------------------------------- argument checks (LuaSkin style)
 
-local function argerror(n, v, expected)
-  error(("ERROR: incorrect type '%s' for argument %d (expected %s)"):format(type(v) == "nil" and "no value" or type(v), n, expected), 3)
-end
-
 local function check_self(self)
   if getmetatable(self) ~= mt then
     error("ERROR: incorrect userdata type for argument 1 (expected hs.socket)", 3)
   end
-end
-
-local function check_int(v, n)
-  if math_type(v) == "float" then
-    if v ~= math.floor(v) then
-      error(("ERROR: number must be an integer for argument %d"):format(n), 3)
-    end
-    return math.tointeger(v)
-  end
-  return v
-end
-
--- ---------------------------------------------------------------- sockaddr (BSD layout, decision 4)
-
-local function ipv6_bytes(ip)
-  ip = ip:gsub("%%.*$", "")
-  local v4 = ip:match(":(%d+%.%d+%.%d+%.%d+)$")
-  local tail = {}
-  if v4 then
-    ip = ip:sub(1, #ip - #v4 - 1) .. ":0:0"
-    for o in v4:gmatch("%d+") do
-      tail[#tail + 1] = tonumber(o)
-    end
-  end
-  local head, rest = ip:match("^(.-)::(.*)$")
-  local groups = {}
-  local function split(s, out)
-    for g in s:gmatch("[^:]+") do
-      out[#out + 1] = tonumber(g, 16) or 0
-    end
-  end
-  if head then
-    local a, b = {}, {}
-    split(head, a)
-    split(rest, b)
-    for _, g in ipairs(a) do
-      groups[#groups + 1] = g
-    end
-    for _ = 1, 8 - #a - #b do
-      groups[#groups + 1] = 0
-    end
-    for _, g in ipairs(b) do
-      groups[#groups + 1] = g
-    end
-  else
-    split(ip, groups)
-  end
-  local out = {}
-  for i = 1, 8 do
-    local g = groups[i] or 0
-    out[#out + 1] = string.char(g >> 8, g & 255)
-  end
-  local s = table.concat(out)
-  if v4 then
-    s = s:sub(1, 12) .. string.char(tail[1], tail[2], tail[3], tail[4])
-  end
-  return s
-end
-
-local function sockaddr(ip, port)
-  if type(ip) ~= "string" or type(port) ~= "number" then
-    return ""
-  end
-  if ip:find(":", 1, true) then
-    return string.char(28, 30, port >> 8, port & 255) .. ("\0"):rep(4) .. ipv6_bytes(ip) .. ("\0"):rep(4)
-  end
-  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then
-    return ""
-  end
-  return string.char(16, 2, port >> 8, port & 255, tonumber(a), tonumber(b), tonumber(c), tonumber(d))
-    .. ("\0"):rep(8)
 end
 
 -- ---------------------------------------------------------------- connections
@@ -698,13 +623,18 @@ mt.__tostring = function(self)
   return ("%s: %s (%p)"):format(self.mode == "server" and "hs.socket(server)" or "hs.socket", where, self)
 end
 
--- Not here yet: UDP sockets and parseAddress raise a clear error rather than indexing nil.
+-- Not here yet: parseAddress raises a clear error rather than indexing nil.
 function M.parseAddress()
   error("hs.socket.parseAddress is not available yet in rlua-net", 2)
 end
-M.udp = setmetatable({}, {
-  __index = function()
-    error("hs.socket.udp is not available yet in rlua-net", 2)
+-- hs.socket.udp loads on first use.
+setmetatable(M, {
+  __index = function(t, k)
+    if k == "udp" then
+      local udp = require "hammerspoon.udp"
+      rawset(t, "udp", udp)
+      return udp
+    end
   end,
 })
 

@@ -623,9 +623,8 @@ mt.__tostring = function(self)
   return ("%s: %s (%p)"):format(self.mode == "server" and "hs.socket(server)" or "hs.socket", where, self)
 end
 
--- Not here yet: parseAddress raises a clear error rather than indexing nil.
-function M.parseAddress()
-  error("hs.socket.parseAddress is not available yet in rlua-net", 2)
+function M.parseAddress(sa)
+  return S.parse_sockaddr(sa)
 end
 -- hs.socket.udp loads on first use.
 setmetatable(M, {

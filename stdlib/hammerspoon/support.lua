@@ -103,4 +103,67 @@ function M.sockaddr(ip, port)
     .. ("\0"):rep(8)
 end
 
+-- The IPv6 text inet_ntop gives on BSD: lowercase hex, the longest run of two or more zero
+-- groups (the first of equals) as "::", an embedded IPv4 address for mapped/compatible ones.
+local function ipv6_text(b)
+  local w = {}
+  for i = 1, 8 do
+    w[i] = (b:byte(2 * i - 1) << 8) | b:byte(2 * i)
+  end
+  local best, best_len, cur, cur_len = nil, 0, nil, 0
+  for i = 1, 8 do
+    if w[i] == 0 then
+      cur, cur_len = cur or i, cur_len + 1
+      if cur_len > best_len then
+        best, best_len = cur, cur_len
+      end
+    else
+      cur, cur_len = nil, 0
+    end
+  end
+  if best_len < 2 then
+    best = nil
+  end
+  local out, i = {}, 1
+  while i <= 8 do
+    if i == best then
+      out[#out + 1] = i == 1 and "::" or ":"
+      i = i + best_len
+    else
+      local embedded = best == 1 and i == 7
+        and (best_len == 6 or (best_len == 7 and w[8] ~= 1) or (best_len == 5 and w[6] == 0xffff))
+      if best == 1 and best_len == 5 and w[6] == 0xffff and i == 6 then
+        out[#out + 1] = "ffff:"
+      elseif embedded then
+        out[#out + 1] = ("%d.%d.%d.%d"):format(b:byte(13, 16))
+        break
+      else
+        out[#out + 1] = ("%x"):format(w[i]) .. (i < 8 and ":" or "")
+      end
+      i = i + 1
+    end
+  end
+  return (table.concat(out):gsub(":$", function()
+    return best and best + best_len - 1 == 8 and ":" or ""
+  end))
+end
+
+-- `hs.socket.parseAddress`: a sockaddr string in the macOS layout -> {host, port,
+-- addressFamily}, or nil for anything else (short strings, other families).
+function M.parse_sockaddr(sa)
+  if type(sa) ~= "string" then
+    error(("ERROR: incorrect type '%s' for argument 1 (expected string)"):format(type(sa) == "nil" and "no value" or type(sa)), 3)
+  end
+  if #sa < 16 then
+    return nil
+  end
+  local family, port = sa:byte(2), (sa:byte(3) << 8) | sa:byte(4)
+  if family == 2 then
+    return { host = ("%d.%d.%d.%d"):format(sa:byte(5, 8)), port = port, addressFamily = 2 }
+  elseif family == 30 and #sa >= 28 then
+    return { host = ipv6_text(sa:sub(9, 24)), port = port, addressFamily = 30 }
+  end
+  return nil
+end
+
 return M

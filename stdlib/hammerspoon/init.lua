@@ -11,11 +11,12 @@ local PROVIDED = {
   logger = "hammerspoon.logger",
   inspect = "hammerspoon.inspect",
   fnutils = "hammerspoon.fnutils",
+  json = "hammerspoon.json",
   ["socket.udp"] = "hammerspoon.udp",
 }
 
 -- Portable modules this dialect does not carry yet (they are planned, not macOS-only).
-local NOT_YET = { json = true }
+local NOT_YET = {}
 
 local function missing(name)
   if NOT_YET[name] then

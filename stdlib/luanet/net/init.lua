@@ -452,11 +452,7 @@ local function recv_loop(self, fname, bufsize, flags)
       end
       return nil, nil, nil -- closed by peer
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return nil, nil, true
-    end
-    local ok, err, timeout = self:wait_readable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_readable")
     if not ok then
       return nil, err, timeout
     end
@@ -499,11 +495,7 @@ local function send_loop(self, fname, str, flags)
     elseif n > 0 then
       str = sub(str, n + 1)
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return sent, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return sent, err, timeout
     end
@@ -665,11 +657,7 @@ local function send_all(self, fname, str, flags, deadline)
     elseif n > 0 then
       str = sub(str, n + 1)
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return sent, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return sent, err, timeout
     end
@@ -704,11 +692,7 @@ local function sendto_all(self, str, ai, flags, deadline)
     elseif n > 0 or #str == 0 then
       return n
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return 0, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return 0, err, timeout
     end
@@ -726,11 +710,7 @@ local function send_fds(self, fds, deadline)
       elseif n == nil then
         return nil, syserr(msg, code, "sendmsg")
       end
-      local sec = deadline:remain()
-      if sec <= 0 then
-        return false, nil, true
-      end
-      local ok, err, timeout = self:wait_writable(sec)
+      local ok, err, timeout = I.await(self, deadline, "wait_writable")
       if not ok then
         return false, err, timeout
       end
@@ -763,11 +743,7 @@ function Socket:readv(iov, offset, nbyte)
       end
       return nil, nil, nil -- closed by peer
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return nil, nil, true
-    end
-    local ok, err, timeout = self:wait_readable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_readable")
     if not ok then
       return nil, err, timeout
     end

@@ -45,11 +45,7 @@ function Socket:sendfd(fd, ai, ...)
     elseif n == nil then
       return nil, syserr(msg, code, "sendmsg")
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return 0, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return 0, err, timeout
     end
@@ -76,11 +72,7 @@ function Socket:recvfd(...)
       return -- closed by peer
     end
     -- nothing yet, or a byte without a descriptor: again
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return nil, nil, true
-    end
-    local ok, err, timeout = self:wait_readable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_readable")
     if not ok then
       return nil, err, timeout
     end

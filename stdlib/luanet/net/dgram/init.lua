@@ -167,11 +167,7 @@ function Socket:recvfrom(bufsize)
     elseif data == nil then
       return nil, syserr(a, b, "recvfrom")
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return nil, nil, true
-    end
-    local ok, err, timeout = self:wait_readable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_readable")
     if not ok then
       return nil, err, timeout
     end
@@ -213,11 +209,7 @@ function Socket:sendto(str, ai, ...)
     elseif n > 0 or #str == 0 then
       return n
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return 0, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return 0, err, timeout
     end

@@ -138,11 +138,7 @@ function Socket:sendfile(f, bytes, offset)
         return sent
       end
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return sent, nil, true
-    end
-    local ok, err, timeout = self:wait_writable(sec)
+    local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return sent, err, timeout
     end

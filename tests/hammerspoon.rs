@@ -161,29 +161,6 @@ finish()
     all.ok().has("function");
 }
 
-/// What is not there yet fails with an error saying so, never with "attempt to index nil".
-#[test]
-fn missing_pieces_say_they_are_not_available_yet() {
-    let out = run(
-        r#"
-local function says(f, what)
-  local ok, err = pcall(f)
-  eq(ok, false, what .. " fails")
-  print(what, tostring(err):find(what .. " is not available yet in rlua-net", 1, true) ~= nil)
-end
-eq(require("hs.socket.udp"), hs.socket.udp, "require hs.socket.udp")
-says(function() return hs.socket.new():startTLS() end, "hs.socket:startTLS")
-finish()
-"#,
-        &[],
-    );
-    out.ok();
-    for line in out.lines() {
-        assert!(line.ends_with("\ttrue"), "{line}\n{}", out.describe());
-    }
-    assert_eq!(out.lines().len(), 1, "{}", out.describe());
-}
-
 // ---------------------------------------------------------------- reads and writes
 
 /// Reads and writes queued before the connect completes run once connected, in order;

@@ -933,6 +933,20 @@ impl UserData for Stream {
             let n = byte_count(Some(n), 0, "read size")?;
             s.0.read_exact(lua, n)
         });
+        // One read into the buffer, consuming nothing: the bytes now buffered, or `false` /
+        // `nil` / `nil, msg` as `read`. Notices EOF while no read is pending, TLS included.
+        m.add_method("fill", |lua, s, max: Option<i64>| {
+            let src = &s.0;
+            let max = byte_count(max, crate::reactor::SCRATCH_SIZE, "read size")?;
+            if src.eof.get() {
+                return src.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)).into_lua_multi(lua);
+            }
+            match src.fill(max)? {
+                Ok(true) => src.inbuf.borrow().len().into_lua_multi(lua),
+                Ok(false) => Got::Eof.into_lua_multi(lua),
+                Err(g) => g.into_lua_multi(lua),
+            }
+        });
         m.add_method("buffered", |_, s, ()| Ok(s.0.inbuf.borrow().len()));
         // recv(2) with flags (MSG_PEEK, MSG_OOB, ...) on a plain stream.
         m.add_method("recv", |lua, s, (max, flags): (Option<i64>, Option<i32>)| {

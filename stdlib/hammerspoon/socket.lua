@@ -3,13 +3,14 @@
 -- the read callback `(data, tag)` once. Writes complete when handed to the kernel; the one
 -- write-callback slot fires `(tag)` once. A server's read and write fan out to every client
 -- connected at the time of the call. Callbacks always run from the loop; an error in one is
--- logged as "<label>: <msg>" and the loop goes on.
+-- logged as "<label>: <msg>" and the loop goes on. startTLS is a queued special packet, as in
+-- GCDAsyncSocket: it sits in the read queue, starts once the reads before it completed and the
+-- writes before it went out, and holds later writes until the handshake is over.
 local core = require "rluanet.core"
 local S = require "hammerspoon.support"
 local argerror, check_int, sockaddr = S.argerror, S.check_int, S.sockaddr
 
 local ENOBUFS = core.errno.ENOBUFS
-local MSG_PEEK = core.constants.MSG_PEEK
 local type, error, setmetatable, tostring = type, error, setmetatable, tostring
 local math_type = math.type
 
@@ -43,7 +44,7 @@ end
 -- `owner` is the hs.socket object whose callbacks, timeout and limit apply.
 -- state: "resolving" | "connecting" | "connected" | "closed"
 
-local pump
+local pump, start_tls
 
 local function stop_timer(rec)
   if rec and rec.timer then
@@ -67,7 +68,7 @@ local function close_conn(conn, why)
     stop_timer(w)
   end
   stop_timer(conn)
-  conn.reads, conn.wq, conn.pending = {}, {}, {}
+  conn.reads, conn.wq, conn.pending, conn.held = {}, {}, {}, nil
   local stream = conn.stream
   if stream then
     stream:hold(false)
@@ -106,7 +107,7 @@ end
 local function arm_head(conn)
   local r = conn.reads[1]
   if r and not r.timer and r.timeout >= 0 and conn.state == "connected" then
-    r.timer = after(conn, r.timeout, "read timeout")
+    r.timer = after(conn, r.timeout, r.tls and "TLS handshake timeout" or "read timeout")
   end
 end
 
@@ -129,14 +130,17 @@ function pump(conn)
   local stream = conn.stream
   while conn.state == "connected" do
     local r = conn.reads[1]
-    if r == nil then
+    if r and r.tls then
+      start_tls(conn)
+      return
+    elseif r == nil then
       -- No read pending: an EOF with nothing unread closes at once; unread data waits
       -- (reading is suspended) until a read asks for it.
       if stream:buffered() > 0 then
         stream:watch("off")
         return
       end
-      local d, msg = stream:recv(1, MSG_PEEK)
+      local d, msg = stream:fill(1)
       if d == nil then
         close_conn(conn, msg or "Socket closed by remote peer")
       elseif d then
@@ -157,6 +161,11 @@ function pump(conn)
       local cb = conn.owner.cb
       if cb then
         S.call("hs.socket:read callback", cb, data, r.tag)
+      end
+      if stream:buffered() == 0 then
+        -- The next read waits for a later turn, so one quick peer cannot keep the loop.
+        schedule(conn)
+        return
       end
     elseif data == false then
       return
@@ -191,16 +200,49 @@ end
 
 local function queue_write(conn, data, tag, timeout)
   local w = { data = data, tag = tag, timeout = timeout }
-  if conn.state == "connected" then
+  if conn.held then
+    conn.held[#conn.held + 1] = w -- queued after startTLS: goes out encrypted
+  elseif conn.state == "connected" then
     send_now(conn, w)
   elseif conn.state ~= "closed" then
     conn.pending[#conn.pending + 1] = w
   end
 end
 
+-- Starts the queued handshake once it heads the read queue and no earlier write is unsent.
+function start_tls(conn)
+  local r = conn.reads[1]
+  if conn.state ~= "connected" or conn.handshaking or not (r and r.tls) or #conn.wq > 0 then
+    return
+  end
+  conn.handshaking = true
+  local ok, msg = conn.stream:starttls(r.ctx, r.name)
+  if not ok then
+    log().e("hs.socket:startTLS: " .. tostring(msg))
+    close_conn(conn, msg)
+  end
+end
+
+local function on_secured(conn)
+  conn.handshaking, conn.secure = false, true
+  stop_timer(table.remove(conn.reads, 1))
+  log().d("TCP socket secured")
+  local held = conn.held or {}
+  conn.held = nil
+  for _, w in ipairs(held) do
+    if conn.state == "connected" then
+      send_now(conn, w)
+    end
+  end
+  schedule(conn)
+end
+
 local function on_sent(conn, tag)
   local w = table.remove(conn.wq, 1)
   stop_timer(w)
+  if conn.held and #conn.wq == 0 then
+    start_tls(conn)
+  end
   local owner = conn.owner
   local fn = owner.wcb
   if fn then
@@ -241,12 +283,18 @@ local function attach(conn, stream)
       end
     elseif event == "readable" then
       pump(conn)
+    elseif event == "handshake" then
+      on_secured(conn)
     elseif event == "sent" then
       on_sent(conn, a)
     elseif event == "eof" then
       pump(conn)
       close_conn(conn, "Socket closed by remote peer")
     elseif event == "error" then
+      if conn.handshaking then
+        -- Upstream only logs this; the socket disconnects and no read callback runs.
+        log().e("hs.socket:startTLS: TLS handshake failed: " .. tostring(a))
+      end
       close_conn(conn, a)
     end
   end)
@@ -565,8 +613,59 @@ function Socket:connections()
   return self:connected() and 1 or 0
 end
 
-function Socket:startTLS()
-  error("hs.socket:startTLS is not available yet in rlua-net", 2)
+-- One client context per kind of verification, built on first use (decision 7).
+local contexts = {}
+local CONTEXT_OPTIONS = {
+  chain = { verify = true, verify_name = false, sni = false },
+  name = { verify = true, verify_name = true },
+  none = { verify = false, verify_name = false, sni = false },
+}
+local function tls_context(kind)
+  local ctx = contexts[kind]
+  if ctx == nil then
+    local msg
+    ctx, msg = core.tls_client(CONTEXT_OPTIONS[kind])
+    if not ctx then
+      return nil, msg
+    end
+    contexts[kind] = ctx
+  end
+  return ctx
+end
+
+--- startTLS() checks the chain, startTLS("name") the chain and the name (also sent as SNI),
+--- startTLS(false) nothing; startTLS(true) is the default.
+function Socket:startTLS(...)
+  check_self(self)
+  S.check_count(select("#", ...) + 1, 2)
+  local how = ...
+  local kind = "chain"
+  if how == false then
+    kind = "none"
+  elseif type(how) == "string" then
+    kind = "name"
+  elseif how ~= nil and how ~= true then
+    argerror(2, how, "nil or string or boolean")
+  end
+  local conn = self.conn
+  if self.mode == "server" then
+    log().e("Unable to start TLS: only client sockets can start TLS")
+    return self
+  elseif self.mode ~= "client" or conn.state == "closed" then
+    log().e("Unable to start TLS: the socket is not connected")
+    return self
+  elseif conn.held or conn.secure then
+    return self -- already queued or done: ignored, as upstream
+  end
+  local ctx, msg = tls_context(kind)
+  if not ctx then
+    log().e("Unable to start TLS: " .. tostring(msg))
+    return self
+  end
+  conn.held = {}
+  conn.reads[#conn.reads + 1] = { tls = true, ctx = ctx, name = kind == "name" and how or nil, timeout = self.timeout }
+  schedule(conn)
+  return self
 end
 
 function Socket:info()
@@ -592,7 +691,7 @@ function Socket:info()
       i.unixSocketPath, i.connectedURL = conn.path, conn.path
     end
     if conn.state == "connected" then
-      i.isConnected = true
+      i.isConnected, i.isSecure = true, conn.secure == true
       if not conn.path then
         local ip, port = conn.stream:peer_addr()
         local lip, lport = conn.stream:local_addr()

@@ -30,6 +30,13 @@ function M.argerror(n, v, expected)
   )
 end
 
+-- LuaSkin counts `self` among the arguments: `max` and `got` include it.
+function M.check_count(got, max)
+  if got > max then
+    error(("ERROR: incorrect number of arguments. Expected %d, got %d"):format(max, got), 3)
+  end
+end
+
 -- An integral float becomes an integer; a fractional one raises as LuaSkin does.
 function M.check_int(v, n)
   if math.type(v) == "float" then

@@ -306,7 +306,10 @@ end
 
 -- ---------------------------------------------------------------- constructors
 
-function M.new(fn)
+function M.new(fn, ...)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   if fn ~= nil and type(fn) ~= "function" and not (type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__call) then
     argerror(1, fn, "nil or function")
   end
@@ -333,8 +336,11 @@ end
 
 -- ---------------------------------------------------------------- methods
 
-function Socket:connect(host, port, fn)
+function Socket:connect(host, port, fn, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(4, ...)
+  end
   local path
   if type(port) == "number" then
     port = check_int(port, 3)
@@ -423,8 +429,11 @@ local function accept(self, stream)
   on_connected(conn)
 end
 
-function Socket:listen(where)
+function Socket:listen(where, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if type(where) ~= "number" and type(where) ~= "string" then
     argerror(2, where, "number or integer or string")
   end
@@ -476,8 +485,11 @@ function Socket:listen(where)
   return self
 end
 
-function Socket:disconnect()
+function Socket:disconnect(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   if self.mode == "client" then
     close_conn(self.conn, "disconnected by the script")
   elseif self.mode == "server" then
@@ -508,8 +520,11 @@ local function targets(self)
   return {}
 end
 
-function Socket:read(what, tag)
+function Socket:read(what, tag, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(3, ...)
+  end
   local r
   if type(what) == "number" then
     what = check_int(what, 2)
@@ -541,8 +556,11 @@ function Socket:read(what, tag)
 end
 Socket.receive = Socket.read
 
-function Socket:write(data, tag, fn)
+function Socket:write(data, tag, fn, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(4, ...)
+  end
   if type(data) ~= "string" then
     argerror(2, data, "string")
   end
@@ -569,8 +587,11 @@ function Socket:write(data, tag, fn)
 end
 Socket.send = Socket.write
 
-function Socket:setCallback(fn)
+function Socket:setCallback(fn, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if fn ~= nil and type(fn) ~= "function" then
     argerror(2, fn, "nil or function")
   end
@@ -578,8 +599,11 @@ function Socket:setCallback(fn)
   return self
 end
 
-function Socket:setTimeout(t)
+function Socket:setTimeout(t, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if type(t) ~= "number" then
     argerror(2, t, "number")
   end
@@ -588,8 +612,11 @@ function Socket:setTimeout(t)
 end
 
 --- rlua-net: the read buffer limit of this socket (decision 6).
-function Socket:setReadBufferLimit(bytes)
+function Socket:setReadBufferLimit(bytes, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if math_type(bytes) ~= "integer" or bytes < 1 then
     error("ERROR: the read buffer limit must be a positive integer", 2)
   end
@@ -597,16 +624,22 @@ function Socket:setReadBufferLimit(bytes)
   return self
 end
 
-function Socket:connected()
+function Socket:connected(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   if self.mode == "server" then
     return #self.clients > 0
   end
   return self.mode == "client" and self.conn.state == "connected"
 end
 
-function Socket:connections()
+function Socket:connections(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   if self.mode == "server" then
     return #self.clients
   end
@@ -637,8 +670,10 @@ end
 --- startTLS(false) nothing; startTLS(true) is the default.
 function Socket:startTLS(...)
   check_self(self)
-  S.check_count(select("#", ...) + 1, 2)
   local how = ...
+  if select("#", ...) > 1 then
+    S.too_many(2, select(2, ...))
+  end
   local kind = "chain"
   if how == false then
     kind = "none"
@@ -668,8 +703,11 @@ function Socket:startTLS(...)
   return self
 end
 
-function Socket:info()
+function Socket:info(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   local i = {
     connectedAddress = "", connectedHost = "", connectedPort = 0, connectedURL = "",
     connections = self:connections(), isConnected = false, isDisconnected = self.mode == nil,
@@ -722,7 +760,10 @@ mt.__tostring = function(self)
   return ("%s: %s (%p)"):format(self.mode == "server" and "hs.socket(server)" or "hs.socket", where, self)
 end
 
-function M.parseAddress(sa)
+function M.parseAddress(sa, ...)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   return S.parse_sockaddr(sa)
 end
 -- hs.socket.udp loads on first use.

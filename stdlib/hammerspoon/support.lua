@@ -30,11 +30,10 @@ function M.argerror(n, v, expected)
   )
 end
 
--- LuaSkin counts `self` among the arguments: `max` and `got` include it.
-function M.check_count(got, max)
-  if got > max then
-    error(("ERROR: incorrect number of arguments. Expected %d, got %d"):format(max, got), 3)
-  end
+-- LuaSkin's argument count check; `self` counts as an argument. `...` are the arguments past
+-- the `max` the function takes.
+function M.too_many(max, ...)
+  error(("ERROR: incorrect number of arguments. Expected %d, got %d"):format(max, max + select("#", ...)), 3)
 end
 
 -- An integral float becomes an integer; a fractional one raises as LuaSkin does.

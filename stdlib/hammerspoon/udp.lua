@@ -149,7 +149,10 @@ end
 
 -- ---------------------------------------------------------------- constructors
 
-function M.new(fn)
+function M.new(fn, ...)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   check_fn(fn, 1)
   return setmetatable({
     cb = fn,
@@ -178,8 +181,11 @@ end
 
 -- ---------------------------------------------------------------- methods
 
-function Udp:listen(port)
+function Udp:listen(port, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if type(port) ~= "number" then
     argerror(2, port, "number or integer")
   end
@@ -209,8 +215,11 @@ function Udp:listen(port)
   return self
 end
 
-function Udp:connect(host, port, fn)
+function Udp:connect(host, port, fn, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(4, ...)
+  end
   if type(host) ~= "string" then
     argerror(2, host, "string")
   end
@@ -282,8 +291,11 @@ function Udp:connect(host, port, fn)
   return self
 end
 
-function Udp:close()
+function Udp:close(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   close_sockets(self)
   self.gen = nil
   self.bound, self.isconn, self.connecting, self.sent, self.mode = nil, nil, nil, nil, nil
@@ -291,8 +303,11 @@ function Udp:close()
   return self -- upstream quirk kept: the cached connected host and port stay
 end
 
-function Udp:pause()
+function Udp:pause(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   self.mode = nil
   watch(self, false)
   return self
@@ -318,16 +333,25 @@ local function start_receive(self, fn, mode)
   return self
 end
 
-function Udp:receive(fn)
+function Udp:receive(fn, ...)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   return start_receive(self, fn, "many")
 end
 
-function Udp:receiveOne(fn)
+function Udp:receiveOne(fn, ...)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   return start_receive(self, fn, "one")
 end
 
-function Udp:send(msg, a, b, c, d)
+function Udp:send(msg, a, b, c, d, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(6, ...)
+  end
   if type(msg) ~= "string" then
     argerror(2, msg, "string")
   end
@@ -423,8 +447,11 @@ function Udp:send(msg, a, b, c, d)
   return self
 end
 
-function Udp:broadcast(flag)
+function Udp:broadcast(flag, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if flag ~= nil and type(flag) ~= "boolean" then
     argerror(2, flag, "nil or boolean")
   end
@@ -441,8 +468,11 @@ function Udp:broadcast(flag)
   return self
 end
 
-function Udp:reusePort(flag)
+function Udp:reusePort(flag, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if flag ~= nil and type(flag) ~= "boolean" then
     argerror(2, flag, "nil or boolean")
   end
@@ -461,8 +491,11 @@ function Udp:reusePort(flag)
   return self
 end
 
-function Udp:enableIPv(version, flag)
+function Udp:enableIPv(version, flag, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(3, ...)
+  end
   if type(version) ~= "number" then
     argerror(2, version, "number or integer")
   end
@@ -482,8 +515,11 @@ function Udp:enableIPv(version, flag)
   return self
 end
 
-function Udp:preferIPv(version)
+function Udp:preferIPv(version, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if version ~= nil and type(version) ~= "number" then
     argerror(2, version, "nil or number or integer")
   end
@@ -491,8 +527,11 @@ function Udp:preferIPv(version)
   return self
 end
 
-function Udp:setBufferSize(size, version)
+function Udp:setBufferSize(size, version, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(3, ...)
+  end
   if type(size) ~= "number" then
     argerror(2, size, "number or integer")
   end
@@ -515,15 +554,21 @@ function Udp:setBufferSize(size, version)
   return self
 end
 
-function Udp:setCallback(fn)
+function Udp:setCallback(fn, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   check_fn(fn, 2)
   self.cb = fn
   return self
 end
 
-function Udp:setTimeout(t)
+function Udp:setTimeout(t, ...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(2, ...)
+  end
   if type(t) ~= "number" then
     argerror(2, t, "number")
   end
@@ -531,13 +576,19 @@ function Udp:setTimeout(t)
   return self
 end
 
-function Udp:connected()
+function Udp:connected(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   return self.isconn == true
 end
 
-function Udp:closed()
+function Udp:closed(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   return self.s4 == nil and self.s6 == nil
 end
 
@@ -552,8 +603,11 @@ local function local_of(d)
   return ip, port, sockaddr(ip, port)
 end
 
-function Udp:info()
+function Udp:info(...)
   check_self(self)
+  if select("#", ...) > 0 then
+    S.too_many(1, ...)
+  end
   local h4, p4, a4 = local_of(self.s4)
   local h6, p6, a6 = local_of(self.s6)
   local i = {

@@ -156,8 +156,53 @@ function M.absoluteTime()
   return math.floor(core.now() * 1e9)
 end
 
-function M.seconds(s)
-  return s
+-- Time strings, as upstream reads them: a time of day ("HH:MM:SS", "HH:MM") or a duration
+-- ("DDdHHh", "HHhMMm", "MMmSSs", "DDd", "HHh", "MMm", "SSs", "NNNNms"). Each field has one or
+-- two digits (milliseconds up to four); hours must be below 24, minutes and seconds below 60.
+local FORMS = {
+  { "^(%d%d?):(%d%d?):(%d%d?)$", "h", "m", "s" },
+  { "^(%d%d?):(%d%d?)$", "h", "m" },
+  { "^(%d%d?)d(%d%d?)h$", "d", "h" },
+  { "^(%d%d?)h(%d%d?)m$", "h", "m" },
+  { "^(%d%d?)m(%d%d?)s$", "m", "s" },
+  { "^(%d%d?)d$", "d" },
+  { "^(%d%d?)h$", "h" },
+  { "^(%d%d?)m$", "m" },
+  { "^(%d%d?)s$", "s" },
+  { "^(%d%d?%d?%d?)ms$", "ms" },
+}
+local UNIT = { d = 86400, h = 3600, m = 60, s = 1, ms = 0.001 }
+
+-- Seconds from a number (kept as is unless negative) or a time string; anything else raises,
+-- blamed on the caller of the public function.
+local function to_seconds(v)
+  if type(v) == "string" then
+    for _, form in ipairs(FORMS) do
+      local caps = { v:match(form[1]) }
+      if caps[1] then
+        local f, total = {}, 0
+        for i = 2, #form do
+          local n = tonumber(caps[i - 1])
+          f[form[i]] = n
+          total = total + n * UNIT[form[i]]
+        end
+        if (f.h or 0) >= 24 or (f.m or 0) >= 60 or (f.s or 0) >= 60 then
+          break
+        end
+        return total
+      end
+    end
+    error("invalid time string " .. v, 3)
+  end
+  if type(v) ~= "number" or v < 0 then
+    error("invalid time", 3)
+  end
+  return v
+end
+
+--- hs.timer.seconds(n | "HH:MM[:SS]" | duration string) -> seconds.
+function M.seconds(v)
+  return to_seconds(v)
 end
 function M.minutes(n)
   return n * 60
@@ -170,6 +215,61 @@ function M.days(n)
 end
 function M.weeks(n)
   return n * 604800
+end
+
+--- Whole seconds since local midnight (os.date's fields, as upstream).
+function M.localTime()
+  local t = os.date("*t")
+  return t.hour * 3600 + t.min * 60 + t.sec
+end
+
+-- hs.timer's own logger ("timer", level info), as upstream; doAt reports at debug level.
+local tlog
+local function timer_log()
+  tlog = tlog or require("hammerspoon.logger").new("timer", "info")
+  return tlog
+end
+
+function M.setLogLevel(lvl)
+  timer_log().setLogLevel(lvl)
+end
+
+--- hs.timer.doAt(time, [repeatInterval,] fn [, continueOnError]) -> a started timer.
+--- `time` is seconds after local midnight or a time string; `repeatInterval` seconds or a
+--- duration string, 0 or absent for a single trigger (other values under a minute raise).
+--- The first trigger is the earliest of time, time + repeatInterval, ... still ahead of now;
+--- without an interval, a time already past today (or exactly now) means tomorrow.
+function M.doAt(time, interval, fn, continueOnError)
+  if type(interval) == "function" then
+    interval, fn, continueOnError = 0, interval, fn
+  end
+  interval = to_seconds(interval)
+  if interval ~= 0 and interval < 60 then
+    error("invalid interval", 2)
+  end
+  time = to_seconds(time)
+  if type(fn) ~= "function" then
+    error("bad argument #3 to 'doAt' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local now = M.localTime()
+  if time <= now then
+    local step = interval == 0 and 86400 or interval
+    time = time + (math.floor((now - time) / step) + 1) * step
+  end
+  local delta = time - now
+  local at = math.floor(time) % 86400
+  timer_log().df(
+    "timer set for %02d:%02d:%02d, %dh%dm%ds from now",
+    at // 3600,
+    at // 60 % 60,
+    at % 60,
+    math.floor(delta / 3600),
+    math.floor(delta / 60) % 60,
+    math.floor(delta % 60)
+  )
+  local self = M.new(interval, fn, continueOnError)
+  arm(self, delta)
+  return self
 end
 
 return M

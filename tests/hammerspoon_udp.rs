@@ -503,7 +503,7 @@ end)
 
 /// enableIPv(6, false) before binding leaves only the IPv4 socket: a send to ::1 then fails,
 /// is logged, clears the write callback (a later send does not call it) and does not close
-/// the socket. preferIPv(4) and anything else set the preference flags.
+/// the socket; enableIPv(6, true) after binding changes nothing. preferIPv(4) and anything else set the preference flags.
 #[test]
 fn enable_ip_version_and_send_failures() {
     let out = run(
@@ -521,6 +521,11 @@ hs.timer.doAfter(0.2, function()
   eq(s:closed(), false, "a failed send does not close")
   s:send("later", "127.0.0.1", sink:info().localPort)
 end)
+-- After binding, enableIPv is silently ineffective (spec 1.2): IPv6 stays off.
+eq(s:enableIPv(6, true), s, "enableIPv after binding returns the socket")
+eq(s:info().isIPv6Enabled, false, "IPv6 still disabled after binding")
+s:send("still lost", "::1", sink:info().localPort, function() fail("IPv6 came back after binding") end)
+eq(s:info().isIPv6, false, "no IPv6 socket made after binding")
 eq(s:preferIPv(4):info().isIPv4Preferred, true, "prefer 4")
 eq(s:info().isIPVersionNeutral, false, "not neutral")
 eq(s:preferIPv(5):info().isIPVersionNeutral, true, "anything else: neutral")

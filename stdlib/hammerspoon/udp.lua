@@ -133,6 +133,7 @@ local function ensure(self)
   if self.v6 and not self.s6 then
     self.s6 = make(self, "inet6") -- no IPv6 on this host: IPv4 only
   end
+  self.families_fixed = true -- enableIPv is ineffective from here until close()
   return true
 end
 
@@ -145,6 +146,7 @@ local function close_sockets(self)
       self[k] = nil
     end
   end
+  self.families_fixed = nil
 end
 
 -- ---------------------------------------------------------------- constructors
@@ -504,13 +506,15 @@ function Udp:enableIPv(version, flag, ...)
     argerror(3, flag, "nil or boolean")
   end
   local on = flag ~= false
-  if version == 4 then
-    self.v4 = on
-  elseif version == 6 then
-    self.v6 = on
-  else
+  if version ~= 4 and version ~= 6 then
     log().e("Invalid IP version: " .. tostring(version))
     return nil
+  elseif self.families_fixed then
+    return self -- after binding or connecting the change is silently ineffective, as upstream
+  elseif version == 4 then
+    self.v4 = on
+  else
+    self.v6 = on
   end
   return self
 end

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TCP echo throughput of rlua-net next to a minimal C epoll echo server, measured in the
+# TCP echo throughput of rlua-net next to a minimal epoll echo server, measured in the
 # same run with the same closed-loop load generator. Three rlua-net servers are measured:
 # the NodeMCU `net` module (callbacks), the Pragtical `net` module (core threads that
 # poll and sleep between polls) and lua-net (`net.stream.inet` with one act task per
@@ -8,9 +8,10 @@
 #   cargo build --release
 #   benches/echo.sh
 #
-# It compiles benches/ref/echo_epoll.c and benches/ref/loadgen.c with `cc -O2` into
-# target/bench/ (nothing is downloaded; rlua-net itself is not built here). Then, for each
-# server in turn (the C reference, `rlua-net --dialect nodemcu benches/nodemcu_echo.lua`,
+# It builds the load generator and the reference server (benches/tools, binaries
+# target/release/loadgen and target/release/echo-ref) with `cargo build --release -p
+# rlua-net-bench`; rlua-net itself is not built here. Then, for each server in turn (the
+# reference echo-ref, `rlua-net --dialect nodemcu benches/nodemcu_echo.lua`,
 # `rlua-net --dialect pragtical benches/pragtical_echo.lua`,
 # `rlua-net --dialect luanet benches/luanet_echo.lua`), it starts the server on a
 # free loopback port, runs the load generator against it, then leaves the server idle for
@@ -26,10 +27,9 @@
 #   WARMUP          seconds of load before measuring      (default: 1)
 #   IDLE_SECS       seconds of idle CPU measurement       (default: 3; 0 skips it)
 #   PRAGTICAL_POLL  poll interval of pragtical_echo.lua   (default: the script's, 0.01 s)
-#   CC              C compiler                            (default: cc)
 #
 # The load generator keeps one message in flight per connection and checks every echoed
-# byte; see benches/ref/loadgen.c. Everything stays on 127.0.0.1. Peak RSS comes from
+# byte; see benches/tools/src/bin/loadgen.rs. Everything stays on 127.0.0.1. Peak RSS comes from
 # GNU time (`/usr/bin/time -f %M`, apt package `time`) when it is installed, else from
 # VmHWM in /proc/<pid>/status read just before the server is stopped. "server CPU" is the
 # server's user+system time over the load generator's run (warm-up included) divided by
@@ -51,27 +51,26 @@ SECS=${SECS:-5}
 WARMUP=${WARMUP:-1}
 IDLE_SECS=${IDLE_SECS:-3}
 PRAGTICAL_POLL=${PRAGTICAL_POLL:-}
-CC=${CC:-cc}
-BIN=target/bench
+BIN=target/release
 SETTLE=0.5 # seconds between the idle client's first echo and the idle window
 
 die() { echo "echo.sh: $*" >&2; exit 1; }
 note() { echo "echo.sh: $*" >&2; }
 
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
-command -v "$CC" >/dev/null 2>&1 || die "no C compiler '$CC' (apt-get install gcc)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found (the load generator and reference server are built with it)"
 [ -r /proc/self/stat ] || die "needs Linux /proc"
-[[ "$IDLE_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v s="$IDLE_SECS" 'BEGIN { exit !(s <= 600) }' ||
+if ! [[ "$IDLE_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || ! awk -v s="$IDLE_SECS" 'BEGIN { exit !(s <= 600) }'; then
   die "IDLE_SECS must be a number of seconds from 0 to 600 (got '$IDLE_SECS')"
+fi
 if [ -n "$PRAGTICAL_POLL" ]; then
-  [[ "$PRAGTICAL_POLL" =~ ^[0-9]*[.]?[0-9]+$ ]] && awk -v s="$PRAGTICAL_POLL" 'BEGIN { exit !(s > 0 && s <= 10) }' ||
+  if ! [[ "$PRAGTICAL_POLL" =~ ^[0-9]*[.]?[0-9]+$ ]] || ! awk -v s="$PRAGTICAL_POLL" 'BEGIN { exit !(s > 0 && s <= 10) }'; then
     die "PRAGTICAL_POLL must be a number of seconds above 0, at most 10 (got '$PRAGTICAL_POLL')"
+  fi
 fi
 IDLE_ON=$(awk -v s="$IDLE_SECS" 'BEGIN { print (s > 0) ? 1 : "" }')
 
-mkdir -p "$BIN"
-"$CC" -O2 -Wall -o "$BIN/echo_epoll" benches/ref/echo_epoll.c
-"$CC" -O2 -Wall -o "$BIN/loadgen" benches/ref/loadgen.c -lm
+cargo build --release --quiet -p rlua-net-bench || die "could not build the benchmark tools (benches/tools)"
 
 if /usr/bin/time -f %M true >/dev/null 2>&1; then
   GNU_TIME=1
@@ -137,7 +136,7 @@ measure_idle() {
 # Leaves the loadgen's result line in $tmp/NAME.out, the peak RSS (KiB) in $tmp/NAME.rss,
 # the CPU share under load in $tmp/NAME.cpu and the idle one in $tmp/NAME.idle.
 run_server() {
-  local name=$1 wrapper pid i port
+  local name=$1 wrapper pid port
   shift
   if [ -n "$GNU_TIME" ]; then
     /usr/bin/time -f %M -o "$tmp/$name.time" "$@" >"$tmp/$name.port" 2>"$tmp/$name.err" &
@@ -145,8 +144,8 @@ run_server() {
     pids+=("$wrapper")
     # The server is GNU time's only child.
     pid=
-    for i in $(seq 100); do
-      pid=$(cat "/proc/$wrapper/task/$wrapper/children" 2>/dev/null | awk '{ print $1 }') || true
+    for _ in $(seq 100); do
+      pid=$(awk '{ print $1 }' "/proc/$wrapper/task/$wrapper/children" 2>/dev/null) || true
       [ -n "$pid" ] && break
       sleep 0.05
     done
@@ -159,7 +158,7 @@ run_server() {
   pids+=("$pid")
 
   port=
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     port=$(head -n 1 "$tmp/$name.port")
     [[ "$port" =~ ^[0-9]+$ ]] && break
     port=
@@ -206,7 +205,7 @@ run_server() {
   [ "$status" = 0 ] || die "$name: the load generator failed (exit status $status); see above"
 }
 
-run_server ref "$BIN/echo_epoll" 0
+run_server ref "$BIN/echo-ref" 0
 run_server nodemcu "$RLUA_NET" --dialect nodemcu benches/nodemcu_echo.lua 0
 # shellcheck disable=SC2086 # PRAGTICAL_POLL is a validated number or empty
 run_server pragtical "$RLUA_NET" --dialect pragtical benches/pragtical_echo.lua 0 $PRAGTICAL_POLL
@@ -224,7 +223,7 @@ row() {
     "$(cat "$tmp/$1.rss")" "$(cat "$tmp/$1.idle")"
 }
 {
-  row ref "C epoll reference (echo_epoll.c)" "reference"
+  row ref "epoll reference (echo-ref)" "reference"
   row nodemcu "rlua-net nodemcu (nodemcu_echo.lua)" "rlua-net nodemcu"
   row pragtical "rlua-net pragtical (pragtical_echo.lua)" "rlua-net pragtical"
   row luanet "rlua-net luanet (luanet_echo.lua)" "rlua-net luanet"

@@ -2,10 +2,10 @@
 --
 --   rlua-net --dialect hammerspoon benches/hammerspoon_clients.lua PORT [CONNS [SIZE [SECS [WARMUP]]]]
 --
--- The client-side counterpart of benches/ref/loadgen.c. An hs.socket server cannot answer
--- one client apart from the others (its read fans in from every client, its write goes to
--- all of them), so this dialect is measured from the client side, against an echo server
--- that is not rlua-net (benches/ref/echo_epoll.c).
+-- The client-side counterpart of the load generator (benches/tools/src/bin/loadgen.rs).
+-- An hs.socket server cannot answer one client apart from the others (its read fans in
+-- from every client, its write goes to all of them), so this dialect is measured from the client side, against an echo server
+-- that is not rlua-net (echo-ref, benches/tools/src/bin/echo-ref.rs).
 --
 -- It opens CONNS (default 50) hs.socket clients to 127.0.0.1:PORT. Each keeps exactly one
 -- SIZE-byte line (default 64: SIZE - 1 bytes and "\n") in flight: write it, read("\n"),
@@ -58,7 +58,7 @@ local function say(fmt, ...)
 end
 
 -- ---------------------------------------------------------------- latency histogram
--- loadgen.c's: values below 2^SUB_BITS ns get a bucket each; above, every power of two
+-- loadgen's: values below 2^SUB_BITS ns get a bucket each; above, every power of two
 -- is split into 2^SUB_BITS buckets.
 
 local SUB_BITS = 7

@@ -3,19 +3,18 @@
 # answer one client apart from the others (its reads fan in from every client and its
 # writes go to all of them), so an echo server cannot be written with it; instead CONNS
 # hs.socket clients (benches/hammerspoon_clients.lua) ping-pong SIZE-byte lines against the
-# C epoll echo server, and the C load generator does the same against the same server in
+# reference epoll echo server (echo-ref), and the load generator does the same against the same server in
 # the same run. The report is the ratio of the two.
 #
 #   cargo build --release
 #   benches/hs_clients.sh
 #
-# It compiles benches/ref/echo_epoll.c and benches/ref/loadgen.c with `cc -O2` into
-# target/bench/ as echo.sh does (nothing is downloaded; rlua-net itself is not built
-# here). Then, RUNS times, for each client in turn (first `loadgen`, then
+# It builds the load generator and echo-ref (benches/tools) with cargo as echo.sh does
+# (rlua-net itself is not built here). Then, RUNS times, for each client in turn (first `loadgen`, then
 # `rlua-net --dialect hammerspoon benches/hammerspoon_clients.lua`), it starts a fresh
-# echo_epoll on a free loopback port, runs the client against it with the same settings,
+# echo-ref on a free loopback port, runs the client against it with the same settings,
 # reads the client's result line, CPU use and peak RSS and the server's CPU use, and stops
-# the server. Both clients print the same result line (see benches/ref/loadgen.c) and fail
+# the server. Both clients print the same result line (see benches/tools/src/bin/loadgen.rs) and fail
 # the run on a wrong, short or missing echo. The report is a Markdown table, one row per
 # client and run, and the ratio hs.socket / loadgen of each run.
 #
@@ -27,11 +26,10 @@
 #   SECS       measured seconds per client                     (default: 5)
 #   WARMUP     seconds of load before measuring                (default: 1)
 #   RUNS       loadgen + hs.socket pairs, one after the other  (default: 1)
-#   CC         C compiler                                      (default: cc)
 #
 # "client CPU" is the client's user+system time over its whole run (connecting and warm-up
 # included) divided by that run's wall time: 100% means the client kept one core busy.
-# "server CPU" is echo_epoll's, over the same wall time. Peak RSS is the client's, from
+# "server CPU" is echo-ref's, over the same wall time. Peak RSS is the client's, from
 # GNU time (`/usr/bin/time`, apt package `time`) when it is installed; without it, CPU
 # and VmHWM are read from /proc/<pid> every 0.1 s while the client runs (the last reading
 # before it exits counts, so up to 0.1 s of CPU at the end, after the measured window, is
@@ -48,14 +46,13 @@ SIZE=${SIZE:-64}
 SECS=${SECS:-5}
 WARMUP=${WARMUP:-1}
 RUNS=${RUNS:-1}
-CC=${CC:-cc}
-BIN=target/bench
+BIN=target/release
 
 die() { echo "hs_clients.sh: $*" >&2; exit 1; }
 note() { echo "hs_clients.sh: $*" >&2; }
 
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
-command -v "$CC" >/dev/null 2>&1 || die "no C compiler '$CC' (apt-get install gcc)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found (the load generator and reference server are built with it)"
 [ -r /proc/self/stat ] || die "needs Linux /proc"
 # whole NAME VALUE LO HI / secs NAME VALUE LO HI: dies unless VALUE is in range.
 whole() {
@@ -75,9 +72,7 @@ secs WARMUP "$WARMUP" 0 600
 whole RUNS "$RUNS" 1 100
 LIMIT_NS=$(awk -v w="$WARMUP" -v s="$SECS" 'BEGIN { printf "%.0f", (w + s + 30) * 1e9 }')
 
-mkdir -p "$BIN"
-"$CC" -O2 -Wall -o "$BIN/echo_epoll" benches/ref/echo_epoll.c
-"$CC" -O2 -Wall -o "$BIN/loadgen" benches/ref/loadgen.c -lm
+cargo build --release --quiet -p rlua-net-bench || die "could not build the benchmark tools (benches/tools)"
 
 if /usr/bin/time -f %M true >/dev/null 2>&1; then
   GNU_TIME=1
@@ -116,10 +111,10 @@ pause() {
   wait "$!"
 }
 
-# start_server NAME: starts a fresh echo_epoll; sets SERVER_PID and SERVER_PORT.
+# start_server NAME: starts a fresh echo-ref; sets SERVER_PID and SERVER_PORT.
 start_server() {
   local name=$1
-  "$BIN/echo_epoll" 0 >"$tmp/$name.port" 2>"$tmp/$name.serr" &
+  "$BIN/echo-ref" 0 >"$tmp/$name.port" 2>"$tmp/$name.serr" &
   SERVER_PID=$!
   pids+=("$SERVER_PID")
   SERVER_PORT=
@@ -132,12 +127,12 @@ start_server() {
   done
   if [ -z "$SERVER_PORT" ]; then
     cat "$tmp/$name.serr" >&2
-    die "$name: echo_epoll printed no port"
+    die "$name: echo-ref printed no port"
   fi
 }
 
 # run_client NAME COMMAND...: runs the client (the words PORT in COMMAND become the
-# server's port) against a fresh echo_epoll. Leaves the client's result line in
+# server's port) against a fresh echo-ref. Leaves the client's result line in
 # $tmp/NAME.out, its CPU share in $tmp/NAME.cpu, its peak RSS (KiB) in $tmp/NAME.rss and
 # the server's CPU share in $tmp/NAME.scpu.
 run_client() {
@@ -149,7 +144,7 @@ run_client() {
     [ "$arg" = PORT ] && arg=$SERVER_PORT
     cmd+=("$arg")
   done
-  note "$name: against echo_epoll on 127.0.0.1:$SERVER_PORT; ${WARMUP} s warm-up + ${SECS} s measured"
+  note "$name: against echo-ref on 127.0.0.1:$SERVER_PORT; ${WARMUP} s warm-up + ${SECS} s measured"
 
   s0=$(cpu_ticks "$SERVER_PID")
   t0=$(date +%s%N)
@@ -192,7 +187,7 @@ run_client() {
   wait "$wrapper" || status=$?
   t1=$(date +%s%N)
   sed 's/^/    /' "$tmp/$name.err" >&2
-  kill -0 "$SERVER_PID" 2>/dev/null || die "$name: echo_epoll died during the run"
+  kill -0 "$SERVER_PID" 2>/dev/null || die "$name: echo-ref died during the run"
   s1=$(cpu_ticks "$SERVER_PID")
   kill "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
@@ -237,14 +232,14 @@ row() {
     "$(field "$1" p99_us)" "$(cat "$tmp/$1.cpu")" "$(cat "$tmp/$1.rss")" "$(cat "$tmp/$1.scpu")"
 }
 for run in $(seq "$RUNS"); do
-  row "loadgen$run" "$run" "C load generator (loadgen.c)"
+  row "loadgen$run" "$run" "load generator (loadgen)"
   row "hs$run" "$run" "rlua-net hs.socket (hammerspoon_clients.lua)"
 done >"$tmp/rows"
 
 awk -F '\t' -v conns="$CONNS" -v size="$SIZE" -v secs="$SECS" -v warm="$WARMUP" \
     -v rnote="$rss_note" '
 BEGIN {
-  printf "client side: %d connections, %d-byte lines, one in flight each, against echo_epoll.c; %s s measured after %s s warm-up\n",
+  printf "client side: %d connections, %d-byte lines, one in flight each, against echo-ref; %s s measured after %s s warm-up\n",
     conns, size, secs, warm
   printf "peak RSS: %s\n\n", rnote
   printf "| %3s | %-44s | %13s | %9s | %9s | %10s | %14s | %10s | %10s |\n", "run", "client",

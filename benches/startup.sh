@@ -82,12 +82,12 @@ EOF
 }
 
 time_bash() {
-  local i t0 t1 which
+  local t0 t1 which
   local -a sum=(0 0) sq=(0 0)
   for which in "$LUA" "$RLUA_NET"; do
-    for i in $(seq 20); do "$which" -e '' </dev/null >/dev/null; done
+    for _ in $(seq 20); do "$which" -e '' </dev/null >/dev/null; done
   done
-  for i in $(seq "$RUNS"); do
+  for _ in $(seq "$RUNS"); do
     for which in 0 1; do
       if [ "$which" = 0 ]; then
         t0=$(date +%s%N); "$LUA" -e '' </dev/null >/dev/null; t1=$(date +%s%N)
@@ -120,18 +120,16 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 if /usr/bin/time -f %M true >/dev/null 2>&1; then
   rss_note="GNU time -f %M, median of $RSS_RUNS runs"
   rss_of() {
-    local i
-    for i in $(seq "$RSS_RUNS"); do
+    for _ in $(seq "$RSS_RUNS"); do
       /usr/bin/time -f %M -o "$tmp/rss" "$1" -e '' </dev/null >/dev/null
       tail -n 1 "$tmp/rss"
     done | median
   }
-  rss_floor=$(for i in $(seq "$RSS_RUNS"); do /usr/bin/time -f %M true 2>&1 >/dev/null | tail -n 1; done | median)
+  rss_floor=$(for _ in $(seq "$RSS_RUNS"); do /usr/bin/time -f %M true 2>&1 >/dev/null | tail -n 1; done | median)
 elif [ -r /proc/self/status ]; then
   rss_note="VmHWM read by the interpreter at the end of its chunk, median of $RSS_RUNS runs"
   rss_of() {
-    local i
-    for i in $(seq "$RSS_RUNS"); do
+    for _ in $(seq "$RSS_RUNS"); do
       "$1" -e 'io.write(io.open("/proc/self/status"):read("a"):match("VmHWM:%s*(%d+)"), "\n")' </dev/null
     done | median
   }

@@ -4,8 +4,8 @@
 //!   echo-ref [PORT]        (0 or nothing: the kernel picks a port)
 //!
 //! It listens on 127.0.0.1 only (backlog 4096, capped by net.core.somaxconn), prints the
-//! bound port on stdout (one line, flushed) and serves until SIGTERM or SIGINT, then says
-//! on stderr how many connections it served and exits 0.
+//! bound port on stdout (one line, flushed) and serves until SIGTERM or SIGINT, then exits
+//! 0 (saying on stderr how many connections it served if any failed).
 //!
 //! Readable: one recv of up to 64 KiB into a buffer shared by all connections, written
 //! back at once. What the kernel does not take is copied into the connection's own
@@ -18,8 +18,9 @@
 //!
 //! Accepted sockets keep the kernel defaults (Nagle on), as rlua-net's accepted sockets
 //! do. The descriptor limit is raised for 65,536 connections where the hard limit allows;
-//! when it does not, the server says so on stderr and serves as many as it can (accept
-//! pauses 100 ms when out of descriptors rather than spinning).
+//! when it does not, the server serves as many as it can and, once it runs out of
+//! descriptors, says so and why on stderr (accept pauses 100 ms at a time rather than
+//! spinning). Otherwise it writes to stderr only about errors.
 
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
@@ -48,6 +49,8 @@ struct Server {
     errors: u64,
     open: usize,
     last_full_note: Option<u64>,
+    /// Why the descriptor limit is below WANT_FDS, said when it is reached.
+    limit_note: Option<String>,
 }
 
 enum Step {
@@ -85,8 +88,9 @@ impl Server {
                     if self.last_full_note.is_none_or(|t| now - t > 10_000_000_000) {
                         self.last_full_note = Some(now);
                         eprintln!(
-                            "echo-ref: accept: {e} ({} connections open); accept pauses 100 ms at a time (said at most every 10 s)",
-                            self.open
+                            "echo-ref: accept: {e} ({} connections open); accept pauses 100 ms at a time (said at most every 10 s){}",
+                            self.open,
+                            self.limit_note.as_deref().map(|n| format!("; {n}")).unwrap_or_default()
                         );
                     }
                     return Ok(false);
@@ -186,9 +190,6 @@ fn serve(ep: &Epoll, c: &mut Conn, buf: &mut [u8], events: u32) -> Step {
 fn run(port: u16) -> io::Result<()> {
     sys::catch_stop_signals();
     let nofile = sys::raise_nofile(WANT_FDS);
-    if let Some(why) = &nofile.shortfall {
-        eprintln!("echo-ref: {why}; at most about {} connections", nofile.limit.saturating_sub(8));
-    }
 
     let listener = sys::tcp_socket()?;
     let lfd = listener.as_raw_fd();
@@ -210,6 +211,7 @@ fn run(port: u16) -> io::Result<()> {
         errors: 0,
         open: 0,
         last_full_note: None,
+        limit_note: nofile.shortfall,
     };
     srv.ep.add(lfd, IN, LISTENER)?;
     let mut events = sys::event_buffer(256);
@@ -239,10 +241,12 @@ fn run(port: u16) -> io::Result<()> {
             }
         }
     }
-    eprintln!(
-        "echo-ref: stopping; {} connections accepted, {} open, {} closed on errors",
-        srv.accepted, srv.open, srv.errors
-    );
+    if srv.errors > 0 || srv.last_full_note.is_some() {
+        eprintln!(
+            "echo-ref: stopping; {} connections accepted, {} open, {} closed on errors",
+            srv.accepted, srv.open, srv.errors
+        );
+    }
     Ok(())
 }
 

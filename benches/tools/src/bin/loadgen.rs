@@ -372,7 +372,7 @@ struct Record {
     bytes: u64,
 }
 
-/// Fills the message for (connection, sequence number): xorshift bytes, as loadgen.c.
+/// Fills the message for (connection, sequence number): xorshift bytes (the C load generator's formula).
 fn make_msg(id: usize, seq: u64, msg: &mut [u8]) {
     let mut x = ((id as u64) << 32) ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
     for b in msg.iter_mut() {

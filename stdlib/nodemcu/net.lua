@@ -50,21 +50,31 @@ local function lost(self, code)
   end
 end
 
-local function on_stream(self, stream, event, a, b)
-  if self.stream ~= stream then
-    return -- an event from a connection this socket has already let go of
-  end
-  if event == "connect" then
-    self.state = "connected"
-    call(self.cb.connection, self)
-  elseif event == "data" then
-    call(self.cb.receive, self, a)
-  elseif event == "sent" then
-    call(self.cb.sent, self)
-  elseif event == "eof" then
-    lost(self, 0)
-  elseif event == "error" then
-    lost(self, S.lwip_code(b))
+-- The stream's handler: one closure per connection, the hot events first.
+local function handler(self, stream)
+  return function(event, a, b)
+    if self.stream ~= stream then
+      return -- an event from a connection this socket has already let go of
+    end
+    local cb = self.cb
+    if event == "data" then
+      local fn = cb.receive
+      if fn then
+        call(fn, self, a)
+      end
+    elseif event == "sent" then
+      local fn = cb.sent
+      if fn then
+        call(fn, self)
+      end
+    elseif event == "connect" then
+      self.state = "connected"
+      call(cb.connection, self)
+    elseif event == "eof" then
+      lost(self, 0)
+    elseif event == "error" then
+      lost(self, S.lwip_code(b))
+    end
   end
 end
 
@@ -81,9 +91,7 @@ local function attach(self, stream, connected)
   if self.ttl_value then
     stream:setopt("ttl", self.ttl_value)
   end
-  stream:on(function(event, a, b)
-    on_stream(self, stream, event, a, b)
-  end)
+  stream:on(handler(self, stream))
   set_reading(stream, false) -- a new connection is never held
   -- Sends made while the name was being resolved go out now, in order.
   local pending = self.pending
@@ -154,7 +162,9 @@ end
 
 function Socket:send(data, fn)
   check(self, socket_mt)
-  data = S.check_string(data, 1, "send")
+  if type(data) ~= "string" then
+    data = S.check_string(data, 1, "send")
+  end
   if #data == 0 then
     error("no data to send", 2)
   end

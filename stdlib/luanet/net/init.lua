@@ -393,13 +393,14 @@ end
 local function raw_recv(self, bufsize, flags)
   local sock = self.sock
   local kind = priv(self).kind
-  if sock:fd() == -1 then
-    return nil, "socket is closed", core.errno.EBADF
-  elseif kind == "stream" then
+  if kind == "stream" then
+    -- A closed stream answers "socket is closed" (EBADF) itself.
     if flags ~= 0 then
       return sock:recv(bufsize, flags)
     end
     return sock:read(bufsize)
+  elseif sock:fd() == -1 then
+    return nil, "socket is closed", core.errno.EBADF
   elseif kind == "datagram" then
     -- As recvfrom(2): one datagram, cut to bufsize (the rest is lost).
     return sock:recv(bufsize, flags ~= 0 and flags or nil)
@@ -411,14 +412,13 @@ end
 local function raw_send(self, str, flags)
   local sock = self.sock
   local kind = priv(self).kind
-  if sock:fd() == -1 then
-    return nil, "socket is closed", core.errno.EBADF
-  end
   -- MSG_NOSIGNAL and MSG_DONTWAIT are what the runtime always does; other flags (MSG_OOB,
   -- ...) go to send(2) on plain streams.
   flags = flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)
-  if kind == "stream" then
+  if kind == "stream" then -- a closed stream answers "socket is closed" (EBADF) itself
     return sock:send(str, flags ~= 0 and flags or nil)
+  elseif sock:fd() == -1 then
+    return nil, "socket is closed", core.errno.EBADF
   elseif kind == "datagram" then
     if flags ~= 0 then
       return nil, "send flags are not supported on datagram sockets by rlua-net", core.errno.EOPNOTSUPP
@@ -441,7 +441,7 @@ local function recv_loop(self, fname, bufsize, flags)
   elseif bufsize <= 0 then
     return nil, newerr("EINVAL", "bufsize must be greater than 0", fname)
   end
-  local deadline = self:get_recv_deadline()
+  local deadline -- made at the first wait: most calls never wait
   while true do
     local data, msg, code = raw_recv(self, bufsize, flags)
     if data then
@@ -452,6 +452,7 @@ local function recv_loop(self, fname, bufsize, flags)
       end
       return nil, nil, nil -- closed by peer
     end
+    deadline = deadline or self:get_recv_deadline()
     local ok, err, timeout = I.await(self, deadline, "wait_readable")
     if not ok then
       return nil, err, timeout
@@ -482,7 +483,7 @@ local function send_loop(self, fname, str, flags)
   if #str == 0 then
     return nil, newerr("EINVAL", "empty string", fname)
   end
-  local deadline = self:get_send_deadline()
+  local deadline -- made at the first wait: most calls never wait
   local total, sent = #str, 0
   while true do
     local n, msg, code = raw_send(self, str, flags)
@@ -495,6 +496,7 @@ local function send_loop(self, fname, str, flags)
     elseif n > 0 then
       str = sub(str, n + 1)
     end
+    deadline = deadline or self:get_send_deadline()
     local ok, err, timeout = I.await(self, deadline, "wait_writable")
     if not ok then
       return sent, err, timeout

@@ -111,18 +111,31 @@ local function arm_head(conn)
   end
 end
 
+-- The stream's watch, changed only when it differs (each change is a call into the core).
+local function watch(conn, mode)
+  if conn.watching ~= mode then
+    conn.watching = mode
+    conn.stream:watch(mode)
+  end
+end
+
 local function schedule(conn)
   if conn.state ~= "connected" then
     return
   end
-  conn.stream:watch("readable")
+  watch(conn, "readable")
   arm_head(conn)
   if not conn.deferred then
     conn.deferred = true
-    core.defer(function()
-      conn.deferred = false
-      pump(conn)
-    end)
+    local run = conn.run
+    if not run then
+      run = function()
+        conn.deferred = false
+        pump(conn)
+      end
+      conn.run = run
+    end
+    core.defer(run)
   end
 end
 
@@ -137,14 +150,14 @@ function pump(conn)
       -- No read pending: an EOF with nothing unread closes at once; unread data waits
       -- (reading is suspended) until a read asks for it.
       if stream:buffered() > 0 then
-        stream:watch("off")
+        watch(conn, "off")
         return
       end
       local d, msg = stream:fill(1)
       if d == nil then
         close_conn(conn, msg or "Socket closed by remote peer")
       elseif d then
-        stream:watch("off")
+        watch(conn, "off")
       end
       return
     end
@@ -507,9 +520,15 @@ function Socket:disconnect(...)
 end
 
 -- The connections a read or write applies to: the client's one, or every server client.
+local NONE = {}
 local function targets(self)
   if self.mode == "client" then
-    return { self.conn }
+    local one = self.one -- reused: a client reads and writes far more often than it connects
+    if not one or one[1] ~= self.conn then
+      one = { self.conn }
+      self.one = one
+    end
+    return one
   elseif self.mode == "server" then
     local t = {}
     for i, c in ipairs(self.clients) do
@@ -517,7 +536,7 @@ local function targets(self)
     end
     return t
   end
-  return {}
+  return NONE
 end
 
 function Socket:read(what, tag, ...)
@@ -525,12 +544,12 @@ function Socket:read(what, tag, ...)
   if select("#", ...) > 0 then
     S.too_many(3, ...)
   end
-  local r
+  local n, delim
   if type(what) == "number" then
     what = check_int(what, 2)
-    r = { n = what }
+    n = what
   elseif type(what) == "string" then
-    r = { delim = what }
+    delim = what
   else
     argerror(2, what, "number or integer or string")
   end
@@ -545,11 +564,14 @@ function Socket:read(what, tag, ...)
   if what == 0 or what == "" then
     return self
   end
-  if r.n and r.n < 0 then
-    r.n = math.maxinteger -- as upstream: a huge length that never completes
+  if n and n < 0 then
+    n = math.maxinteger -- as upstream: a huge length that never completes
   end
-  for _, conn in ipairs(targets(self)) do
-    conn.reads[#conn.reads + 1] = { n = r.n, delim = r.delim, tag = tag, timeout = self.timeout }
+  local conns = targets(self)
+  for i = 1, #conns do
+    local conn = conns[i]
+    local reads = conn.reads
+    reads[#reads + 1] = { n = n, delim = delim, tag = tag, timeout = self.timeout }
     schedule(conn)
   end
   return self
@@ -580,8 +602,9 @@ function Socket:write(data, tag, fn, ...)
   if data == "" then
     return self
   end
-  for _, conn in ipairs(targets(self)) do
-    queue_write(conn, data, tag, self.timeout)
+  local conns = targets(self)
+  for i = 1, #conns do
+    queue_write(conns[i], data, tag, self.timeout)
   end
   return self
 end

@@ -14,7 +14,10 @@
 #   luanet     rlua-net --dialect luanet    benches/luanet_echo.lua
 #   luv        lua5.4 benches/luv_echo.lua      (when the file and Debian's lua-luv are there)
 #   cqueues    lua5.4 benches/cqueues_echo.lua  (when the file and Debian's lua-cqueues are there)
-# For each: 1 connection ping-pong of 64-byte messages, CONNS connections ping-pong of
+# For each: 1 connection ping-pong of 64-byte messages (server and client pinned to the
+# same CPU, PIN_CPU: unpinned, that test measures where the scheduler puts the two
+# processes, a wake-up across CPUs costing about 50 us of the 60 on a VM, rather than
+# the server), CONNS connections ping-pong of
 # SIZE-byte messages, 1 connection streaming 64 KiB writes (loadgen -m stream, MB/s of
 # echo), then on a fresh server the memory per idle connection: VmRSS of the server before
 # and after IDLE_CONNS connections have opened and echoed one byte each (loadgen -m idle),
@@ -43,6 +46,7 @@
 #   BP_RATE        bytes/s the slow client reads              (default: 65536)
 #   BP_LIMIT_KIB   allowed RSS growth for "flat"              (default: 1024)
 #   STARTUP_RUNS   timed runs per command in startup.sh       (default: 100)
+#   PIN_CPU        CPU of the 1-connection ping-pong           (default: 0; empty: unpinned)
 #   SERVERS        which servers, space-separated             (default: all of the above)
 #   SKIP_HS, SKIP_STARTUP, SKIP_BP   1 leaves that part out   (default: empty)
 #
@@ -74,6 +78,7 @@ SERVERS=${SERVERS:-ref nodemcu pragtical luanet luv cqueues}
 SKIP_HS=${SKIP_HS:-}
 SKIP_STARTUP=${SKIP_STARTUP:-}
 SKIP_BP=${SKIP_BP:-}
+PIN_CPU=${PIN_CPU-0}
 BIN=target/release
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -100,6 +105,11 @@ secs BP_SECS "$BP_SECS" 2 600
 whole BP_RATE "$BP_RATE" 1 1000000000
 whole BP_LIMIT_KIB "$BP_LIMIT_KIB" 0 10000000
 whole STARTUP_RUNS "$STARTUP_RUNS" 2 100000
+if [ -n "$PIN_CPU" ]; then
+  whole PIN_CPU "$PIN_CPU" 0 4095
+  command -v taskset >/dev/null 2>&1 || die "taskset not found (util-linux); or PIN_CPU= to run unpinned"
+  ALL_CPUS=$(taskset -c -p $$ | sed 's/.*: *//')
+fi
 
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
 [ -r /proc/self/status ] || die "needs Linux /proc"
@@ -221,12 +231,19 @@ stop_server() {
   fi
 }
 
+# pin PID CPUS: sets the CPU affinity of every thread of PID (nothing when PIN_CPU is empty).
+pin() {
+  [ -n "$PIN_CPU" ] || return 0
+  taskset -a -p -c "$2" "$1" >/dev/null || die "taskset -a -p -c $2 $1 failed"
+}
+
 # load NAME TEST ARGS...: runs loadgen against the running server; the result line goes
-# to $tmp/NAME.TEST.
+# to $tmp/NAME.TEST. The 1-connection ping-pong (TEST pp1...) runs on PIN_CPU.
 load() {
-  local name=$1 test=$2 status=0
+  local name=$1 test=$2 status=0 lg=("$BIN/loadgen")
   shift 2
-  "$BIN/loadgen" -p "$SPORT" -d "$SECS" -w "$WARMUP" "$@" >"$tmp/$name.$test" 2>"$tmp/$name.$test.err" &
+  [ -n "$PIN_CPU" ] && [[ "$test" == pp1* ]] && lg=(taskset -c "$PIN_CPU" "$BIN/loadgen")
+  "${lg[@]}" -p "$SPORT" -d "$SECS" -w "$WARMUP" "$@" >"$tmp/$name.$test" 2>"$tmp/$name.$test.err" &
   pids+=("$!")
   wait "$!" || status=$?
   sed 's/^/    /' "$tmp/$name.$test.err" >&2
@@ -272,7 +289,9 @@ measure() {
   local s=$1 tag=$2
   start_server "$s" "$tag"
   note "$s${tag:+ ($tag)}: 127.0.0.1:$SPORT (pid $SPID); ping-pong 1 x ${SIZE} B, ping-pong $CONNS x ${SIZE} B, stream 1 x $STREAM_SIZE B (${WARMUP} s + ${SECS} s each)"
+  pin "$SPID" "$PIN_CPU"
   load "$s" "pp1$tag" -c 1 -s 64
+  pin "$SPID" "$ALL_CPUS"
   load "$s" "ppn$tag" -c "$CONNS" -s "$SIZE"
   load "$s" "stream$tag" -m stream -c 1 -s "$STREAM_SIZE"
   stop_server "$s" "$tag"
@@ -401,7 +420,7 @@ done
 
 awk -F '\t' -v secs="$SECS" -v warm="$WARMUP" -v conns="$CONNS" -v size="$SIZE" -v ssize="$STREAM_SIZE" \
   -v idle="$IDLE_CONNS" -v bp="$bp_rows" -v bpsecs="$BP_SECS" -v bprate="$BP_RATE" -v bplim="$BP_LIMIT_KIB" \
-  -v lua="$LUA" "${startup_args[@]}" '
+  -v lua="$LUA" -v pin="$PIN_CPU" "${startup_args[@]}" '
 function ratio(v, r) { return (r > 0 && v != "-") ? sprintf("%.2f×", v / r) : "-" }
 function verdict(ok) { return ok ? "met" : "**missed**" }
 function num(v, fmt) { return v == "-" ? "-" : sprintf(fmt, v) }
@@ -414,6 +433,7 @@ END {
   r = idx["ref"]
   printf "Load: %s s measured after %s s warm-up per test; ping-pong = one message in flight per connection; stream = MB/s of echo received back.\n", secs, warm
   printf "The reference runs first and again last; each of its figures is the better of the two.\n"
+  if (pin != "") printf "1 conn ping-pong: server and load generator pinned to CPU %s.\n", pin
   printf "Idle memory: server VmRSS after %d idle connections (each echoed one byte) minus before, per connection.\n\n", idle
   printf "| server | 1 conn ping-pong 64 B, round trips/s | %d conns ping-pong %d B, round trips/s | 1 conn stream %d B writes, MB/s | idle memory, B/conn |\n", conns, size, ssize
   printf "| --- | --- | --- | --- | --- |\n"

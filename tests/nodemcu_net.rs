@@ -108,6 +108,49 @@ round()
     peer.stop();
 }
 
+/// The `sent` callback is looked up when the chunk is written, as the firmware looks it up
+/// when lwIP reports it: one set right after `send()` (in the same callback) fires, one
+/// removed right after `send()` does not, and a socket without one never hears of it.
+#[test]
+fn sent_callback_is_the_one_set_when_the_chunk_goes_out() {
+    let mut peer = python(
+        r##"
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print("port", l.getsockname()[1])
+c, _ = l.accept()
+while c.recv(4096): pass
+"##,
+        &[],
+    );
+    let port = peer.expect_num("port");
+    let out = Script::new(
+        r##"
+local sk = net.createConnection()
+local step = 0
+sk:on("connection", function(s)
+  s:send("one")                        -- no sent callback yet: set right after
+  s:on("sent", function()
+    step = step + 1
+    show("sent", step)
+    if step == 1 then
+      s:send("two")
+      s:on("sent", nil)                -- removed right after: "two" goes unheard
+      tmr.create():alarm(100, tmr.ALARM_SINGLE, function()
+        s:send("three", function() show("three sent") s:close() end)
+      end)
+    end
+  end)
+end)
+sk:connect(tonumber(arg[1]), "127.0.0.1")
+"##,
+    )
+    .arg(port)
+    .run();
+    out.assert_success().assert_lines(&["2 sent 1", "1 three sent"]);
+    peer.stop();
+}
+
 /// Sends made before the connection is up (host name still resolving, or connect in
 /// progress) are kept and go out first, in order, each with its `sent` event.
 #[test]

@@ -126,6 +126,10 @@ pub struct StreamSrc {
     close_after_drain: Cell<bool>,
     /// Tags of chunks written inside `queue` whose `sent` is still to be emitted.
     sent_ready: RefCell<Vec<Value>>,
+    /// Whether `sent` events reach the handler (`s:want_sent`); asked when each is due.
+    want_sent: Cell<bool>,
+    /// Inside `drive`: a `sent` that falls due there is emitted before it returns.
+    driving: Cell<bool>,
     /// The direction the TLS layer last blocked on.
     tls_want: Rc<Cell<Option<Dir>>>,
 }
@@ -162,6 +166,8 @@ impl StreamSrc {
             shutdown_after_drain: Cell::new(false),
             close_after_drain: Cell::new(false),
             sent_ready: RefCell::new(Vec::new()),
+            want_sent: Cell::new(true),
+            driving: Cell::new(false),
             tls_want: Rc::new(Cell::new(None)),
         });
         let src = match made {
@@ -503,7 +509,9 @@ impl StreamSrc {
                 // Reported from the loop, and before any data read after this call: a
                 // reply cannot overtake the `sent` of the request that caused it.
                 self.sent_ready.borrow_mut().push(tag);
-                self.base.reactor.again(self.base.key);
+                if !self.driving.get() {
+                    self.base.reactor.again(self.base.key);
+                }
             }
         } else {
             self.outq.borrow_mut().push_back(Chunk { data: data[written..].to_vec(), off: 0, tag });
@@ -590,6 +598,10 @@ impl StreamSrc {
                 if ready.is_empty() {
                     return Ok(true);
                 }
+                if !self.want_sent.get() {
+                    ready.clear();
+                    return Ok(true);
+                }
                 ready.remove(0)
             };
             if !self.emit(lua, "sent", next)? {
@@ -605,7 +617,7 @@ impl StreamSrc {
         (tags, drained, err): (Vec<Value>, bool, Option<(String, i32)>),
     ) -> mlua::Result<bool> {
         for tag in tags {
-            if !self.emit(lua, "sent", tag)? {
+            if self.want_sent.get() && !self.emit(lua, "sent", tag)? {
                 return Ok(false);
             }
         }
@@ -632,7 +644,12 @@ impl Pollable for StreamSrc {
     }
 
     fn on_ready(&self, lua: &Lua, readable: bool, _writable: bool) -> mlua::Result<()> {
+        self.driving.set(true);
         let r = self.drive(lua, readable);
+        self.driving.set(false);
+        if !self.sent_ready.borrow().is_empty() && !self.base.is_closed() {
+            self.base.reactor.again(self.base.key); // queued in a handler after the last check
+        }
         self.update_active()?;
         r
     }
@@ -693,6 +710,12 @@ impl StreamSrc {
                         return Ok(());
                     }
                     if !self.emit_sent_ready(lua)? {
+                        return Ok(());
+                    }
+                    if !self.base.readable() && self.inbuf.borrow().is_empty() {
+                        // A read already said "would block" and no edge came since: the
+                        // kernel has neither data nor an EOF for us, so skip the syscall
+                        // (a drive for a write, or for `sent`, would otherwise pay one).
                         return Ok(());
                     }
                     match self.read_some(lua, usize::MAX)? {
@@ -789,6 +812,12 @@ impl UserData for Stream {
             }
             let _ = lua;
             s.0.update_active()
+        });
+        // Whether `sent` events are emitted; checked when each one is due, so a layer can
+        // mirror "is there a sent callback now" without a call into Lua per chunk.
+        m.add_method("want_sent", |_, s, on: bool| {
+            s.0.want_sent.set(on);
+            Ok(())
         });
         m.add_method("hold", |_, s, on: bool| {
             s.0.hold.set(on);

@@ -151,7 +151,8 @@ function S.wait(dir, fd, sec, op)
   local reg, count = waiting[dir], cancels[dir]
   reg[ifd] = co_running()
   local mark = count[ifd]
-  local deadline = sec and core_now() + sec
+  -- The clock is read only when it may be needed (the retry below), not on every wait.
+  local deadline = sec and not isyieldable() and core_now() + sec
   local ok, r, why = pcall(core_wait, ifd, dir, sec)
   -- Outside a task the core cannot tell which direction an unwait canceled: a cancel
   -- that was not for this direction goes back to waiting for what is left of the time.

@@ -92,6 +92,9 @@ local function attach(self, stream, connected)
     stream:setopt("ttl", self.ttl_value)
   end
   stream:on(handler(self, stream))
+  -- The core drops a chunk's `sent` when no sent callback is set as it falls due, which is
+  -- when the firmware would look the callback up too.
+  stream:want_sent(self.cb.sent ~= nil)
   set_reading(stream, false) -- a new connection is never held
   -- Sends made while the name was being resolved go out now, in order.
   local pending = self.pending
@@ -158,6 +161,9 @@ function Socket:on(event, fn)
     error("invalid callback function", 2)
   end
   self.cb[event] = fn
+  if event == "sent" and self.stream then
+    self.stream:want_sent(fn ~= nil)
+  end
 end
 
 function Socket:send(data, fn)
@@ -171,6 +177,9 @@ function Socket:send(data, fn)
   -- As in net_send: the handler is taken before the connection is checked.
   if type(fn) == "function" then
     self.cb.sent = fn
+    if self.stream then
+      self.stream:want_sent(true)
+    end
   end
   if self.state == "idle" then
     error("not connected", 2)

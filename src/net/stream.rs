@@ -130,6 +130,8 @@ pub struct StreamSrc {
     want_sent: Cell<bool>,
     /// Inside `drive`: a `sent` that falls due there is emitted before it returns.
     driving: Cell<bool>,
+    /// The last read of a plain socket filled less than the buffer it was given.
+    short_read: Cell<bool>,
     /// The direction the TLS layer last blocked on.
     tls_want: Rc<Cell<Option<Dir>>>,
 }
@@ -168,6 +170,7 @@ impl StreamSrc {
             sent_ready: RefCell::new(Vec::new()),
             want_sent: Cell::new(true),
             driving: Cell::new(false),
+            short_read: Cell::new(false),
             tls_want: Rc::new(Cell::new(None)),
         });
         let src = match made {
@@ -382,7 +385,10 @@ impl StreamSrc {
                 self.eof.set(true);
                 Ok(0)
             }
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                self.short_read.set(n < len && matches!(*self.conn.borrow(), Conn::Plain));
+                Ok(n)
+            }
             Err(e) if would_block(&e) => {
                 self.base.clear(Dir::Read);
                 Err(Got::Block)
@@ -720,7 +726,20 @@ impl StreamSrc {
                     }
                     match self.read_some(lua, usize::MAX)? {
                         Got::Data(s) => {
-                            self.emit(lua, "data", s)?;
+                            let short = self.short_read.get();
+                            if !self.emit(lua, "data", s)? {
+                                return Ok(());
+                            }
+                            if short && self.watch.get() == Watch::Data {
+                                // Probably drained (TCP and Unix stream reads copy until the
+                                // queue or the buffer runs out); the read that would prove it
+                                // waits for the loop's next poll, whose edge usually makes it
+                                // needless (see `Reactor::verify`).
+                                if self.emit_sent_ready(lua)? {
+                                    self.base.reactor.verify(self.base.key);
+                                }
+                                return Ok(());
+                            }
                         }
                         // A failure was reported by `set_failed`.
                         Got::Block | Got::Limit | Got::Fail(..) => return Ok(()),

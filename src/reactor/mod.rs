@@ -87,6 +87,11 @@ pub struct Reactor {
     events: Cell<Option<Events>>,
     /// Sources whose I/O stopped at the read budget; they get another turn at once.
     again: RefCell<Vec<(usize, bool, bool)>>,
+    /// Streams whose last read came back short: probably drained, but a FIN that came with
+    /// the data raises no new edge, so each gets one more read unless an edge comes first.
+    verify: RefCell<Vec<usize>>,
+    /// Loop turns so far (a source records the turn it was last dispatched in).
+    turns: Cell<u64>,
     pub(crate) timers: RefCell<Timers>,
     tasks: RefCell<Tasks>,
     deferred: RefCell<VecDeque<Deferred>>,
@@ -119,6 +124,8 @@ impl Reactor {
             fds: RefCell::new(Default::default()),
             events: Cell::new(None),
             again: RefCell::new(Vec::new()),
+            verify: RefCell::new(Vec::new()),
+            turns: Cell::new(0),
             timers: RefCell::new(Timers::default()),
             tasks: RefCell::new(Tasks::default()),
             deferred: RefCell::new(VecDeque::new()),
@@ -272,6 +279,13 @@ impl Reactor {
     /// Asks for another I/O pass on `key` next turn (it stopped at its read budget).
     pub fn again(&self, key: usize) {
         self.again.borrow_mut().push((key, false, false));
+    }
+
+    /// Asks for a pass on `key` after the next poll unless an edge brings one first (a
+    /// short read: the read that would confirm "drained" is usually saved by the next
+    /// message's edge under load, and never put off by more than one turn).
+    pub fn verify(&self, key: usize) {
+        self.verify.borrow_mut().push(key);
     }
 
     // ----- timers ---------------------------------------------------------------------------
@@ -466,6 +480,7 @@ impl Reactor {
             || !self.dns_waiting.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
             || !self.again.borrow().is_empty()
+            || !self.verify.borrow().is_empty()
     }
 
     /// Counts of live things, for tests and `core.stats()`.
@@ -489,10 +504,27 @@ impl Reactor {
     /// One loop iteration: poll (bounded by timers, `limit` and pending work), then
     /// dispatch readiness, DNS results, due timers, deferred calls and runnable tasks.
     pub fn turn(&self, lua: &Lua, limit: Option<Instant>) -> mlua::Result<()> {
+        let turn = self.turns.get() + 1;
+        self.turns.set(turn);
+        let mut verify = std::mem::take(&mut *self.verify.borrow_mut());
+        let idle = self.tasks.borrow().runnable.is_empty()
+            && self.deferred.borrow().is_empty()
+            && self.again.borrow().is_empty();
+        if idle && verify.len() == 1 {
+            // One stream alone: an empty poll first would cost a syscall and save none.
+            for key in verify.drain(..) {
+                self.dispatch(lua, key, false, false)?;
+            }
+            if !self.alive() {
+                return Ok(()); // that read ended the last thing the loop waited for
+            }
+        }
         let now = Instant::now();
         let busy = !self.tasks.borrow().runnable.is_empty()
             || !self.deferred.borrow().is_empty()
-            || !self.again.borrow().is_empty();
+            || !self.again.borrow().is_empty()
+            || !verify.is_empty()
+            || !self.verify.borrow().is_empty();
         let mut until = self.timers.borrow_mut().next_deadline();
         if let Some(l) = limit {
             until = Some(until.map_or(l, |u| u.min(l)));
@@ -529,7 +561,18 @@ impl Reactor {
             if let Err(e) = self.dispatch(lua, key, r, w) {
                 // An edge is never seen twice: give the rest their turn next time.
                 self.again.borrow_mut().extend_from_slice(&pending[i + 1..]);
+                self.verify.borrow_mut().extend_from_slice(&verify);
                 return Err(e);
+            }
+        }
+        // Short reads not followed by an edge this turn get their confirming read now.
+        for (i, &key) in verify.iter().enumerate() {
+            let seen = self.sources.borrow().get(key).and_then(Weak::upgrade).map(|s| s.base().turn.get());
+            if seen.is_some_and(|t| t != turn) {
+                if let Err(e) = self.dispatch(lua, key, false, false) {
+                    self.verify.borrow_mut().extend_from_slice(&verify[i + 1..]);
+                    return Err(e);
+                }
             }
         }
         self.deliver_dns(lua)?;
@@ -543,6 +586,7 @@ impl Reactor {
         if src.base().is_closed() {
             return Ok(());
         }
+        src.base().turn.set(self.turns.get());
         src.base().mark(r, w);
         src.on_ready(lua, r, w)
     }

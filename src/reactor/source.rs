@@ -52,6 +52,8 @@ pub struct SourceBase {
     waiters: RefCell<Vec<(Dir, usize)>>,
     /// Cancel counters for reads and writes.
     cancels: [Cell<u64>; 2],
+    /// The loop turn in which the source was last dispatched.
+    pub(super) turn: Cell<u64>,
 }
 
 impl SourceBase {
@@ -66,6 +68,7 @@ impl SourceBase {
             closed: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
             cancels: [Cell::new(0), Cell::new(0)],
+            turn: Cell::new(0),
         }
     }
 

@@ -19,7 +19,7 @@
 //! - `idle`: opens CONNS connections, at most 128 handshakes at a time, each sending one
 //!   byte and waiting for its echo (so the server has accepted and served it), prints
 //!   `idle_open=N errors=E` once every connection is open or has failed (one that is not
-//!   open after 30 s has failed; when none has opened for 10 s, the rest are given up and
+//!   open after 30 s has failed; when none has opened for 30 s, the rest are given up and
 //!   counted as failed), then holds them,
 //!   silent, until SIGTERM/SIGINT or, with `-d SECS` above 0, for SECS seconds; then prints
 //!   `idle_held=N errors=E` (N: still open; a connection the server closed, or that got
@@ -68,7 +68,7 @@ const IDLE_WINDOW: usize = 128;
 /// An idle connection not open this long after its connect started has failed.
 const IDLE_OPEN_TIMEOUT_NS: u64 = 30_000_000_000;
 /// When no connection has opened for this long, the rest are given up.
-const IDLE_STALL_NS: u64 = 10_000_000_000;
+const IDLE_STALL_NS: u64 = 30_000_000_000;
 /// Descriptors kept free for stdio, epoll and the like.
 const SPARE_FDS: u64 = 64;
 const STDIN_TOKEN: u64 = u64::MAX;

@@ -20,23 +20,8 @@ local M = {
   readBufferLimit = 16 * 1024 * 1024,
 }
 
-local Socket = {}
-local mt = { __index = Socket, __type = "hs.socket", __name = "hs.socket" }
-if rawget(_G, "hs") and hs._registerMetatable then
-  hs._registerMetatable("hs.socket", mt)
-end
-
-local function log()
-  return S.log()
-end
-
--- ---------------------------------------------------------------- argument checks (LuaSkin style)
-
-local function check_self(self)
-  if getmetatable(self) ~= mt then
-    error("ERROR: incorrect userdata type for argument 1 (expected hs.socket)", 3)
-  end
-end
+local Socket, mt, check_self = S.class("hs.socket")
+local log = S.log
 
 -- ---------------------------------------------------------------- connections
 
@@ -350,10 +335,7 @@ end
 -- ---------------------------------------------------------------- methods
 
 function Socket:connect(host, port, fn, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(4, ...)
-  end
+  check_self(self, 4, ...)
   local path
   if type(port) == "number" then
     port = check_int(port, 3)
@@ -443,10 +425,7 @@ local function accept(self, stream)
 end
 
 function Socket:listen(where, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if type(where) ~= "number" and type(where) ~= "string" then
     argerror(2, where, "number or integer or string")
   end
@@ -499,10 +478,7 @@ function Socket:listen(where, ...)
 end
 
 function Socket:disconnect(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   if self.mode == "client" then
     close_conn(self.conn, "disconnected by the script")
   elseif self.mode == "server" then
@@ -540,10 +516,7 @@ local function targets(self)
 end
 
 function Socket:read(what, tag, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(3, ...)
-  end
+  check_self(self, 3, ...)
   local n, delim
   if type(what) == "number" then
     what = check_int(what, 2)
@@ -579,10 +552,7 @@ end
 Socket.receive = Socket.read
 
 function Socket:write(data, tag, fn, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(4, ...)
-  end
+  check_self(self, 4, ...)
   if type(data) ~= "string" then
     argerror(2, data, "string")
   end
@@ -611,10 +581,7 @@ end
 Socket.send = Socket.write
 
 function Socket:setCallback(fn, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if fn ~= nil and type(fn) ~= "function" then
     argerror(2, fn, "nil or function")
   end
@@ -623,10 +590,7 @@ function Socket:setCallback(fn, ...)
 end
 
 function Socket:setTimeout(t, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if type(t) ~= "number" then
     argerror(2, t, "number")
   end
@@ -636,10 +600,7 @@ end
 
 --- rlua-net: the read buffer limit of this socket (decision 6).
 function Socket:setReadBufferLimit(bytes, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if math_type(bytes) ~= "integer" or bytes < 1 then
     error("ERROR: the read buffer limit must be a positive integer", 2)
   end
@@ -648,10 +609,7 @@ function Socket:setReadBufferLimit(bytes, ...)
 end
 
 function Socket:connected(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   if self.mode == "server" then
     return #self.clients > 0
   end
@@ -659,10 +617,7 @@ function Socket:connected(...)
 end
 
 function Socket:connections(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   if self.mode == "server" then
     return #self.clients
   end
@@ -692,11 +647,8 @@ end
 --- startTLS() checks the chain, startTLS("name") the chain and the name (also sent as SNI),
 --- startTLS(false) nothing; startTLS(true) is the default.
 function Socket:startTLS(...)
-  check_self(self)
+  check_self(self, 2, select(2, ...))
   local how = ...
-  if select("#", ...) > 1 then
-    S.too_many(2, select(2, ...))
-  end
   local kind = "chain"
   if how == false then
     kind = "none"
@@ -727,10 +679,7 @@ function Socket:startTLS(...)
 end
 
 function Socket:info(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   local i = {
     connectedAddress = "", connectedHost = "", connectedPort = 0, connectedURL = "",
     connections = self:connections(), isConnected = false, isDisconnected = self.mode == nil,

@@ -31,9 +31,36 @@ function M.argerror(n, v, expected)
 end
 
 -- LuaSkin's argument count check; `self` counts as an argument. `...` are the arguments past
--- the `max` the function takes.
+-- the `max` the function takes. Raised at `level` (3: the caller of the API function).
+local function too_many(max, level, ...)
+  error(("ERROR: incorrect number of arguments. Expected %d, got %d"):format(max, max + select("#", ...)), level)
+end
+
+--- For module functions: `M.too_many(max, ...)` with the arguments past `max`.
 function M.too_many(max, ...)
-  error(("ERROR: incorrect number of arguments. Expected %d, got %d"):format(max, max + select("#", ...)), 3)
+  too_many(max, 4, ...)
+end
+
+--- A LuaSkin object type `name`: its method table, its metatable (registered for
+--- hs.getObjectMetatable) and `check_self(self [, max, ...])`, which raises LuaSkin's
+--- errors for a wrong receiver and, given `max` (self included) and the arguments past it,
+--- for too many arguments.
+function M.class(name)
+  local methods = {}
+  local mt = { __index = methods, __type = name, __name = name }
+  if rawget(_G, "hs") and hs._registerMetatable then
+    hs._registerMetatable(name, mt)
+  end
+  local wrong = "ERROR: incorrect userdata type for argument 1 (expected " .. name .. ")"
+  local function check_self(self, max, ...)
+    if getmetatable(self) ~= mt then
+      error(wrong, 3)
+    end
+    if max and select("#", ...) > 0 then
+      too_many(max, 4, ...)
+    end
+  end
+  return methods, mt, check_self
 end
 
 -- An integral float becomes an integer; a fractional one raises as LuaSkin does.

@@ -16,23 +16,10 @@ local M = {
   timeout = -1,
 }
 
-local Udp = {}
-local mt = { __index = Udp, __type = "hs.socket.udp", __name = "hs.socket.udp" }
-if rawget(_G, "hs") and hs._registerMetatable then
-  hs._registerMetatable("hs.socket.udp", mt)
-end
-
-local function log()
-  return S.log()
-end
+local Udp, mt, check_self = S.class("hs.socket.udp")
+local log = S.log
 
 -- ---------------------------------------------------------------- argument checks (LuaSkin style)
-
-local function check_self(self)
-  if getmetatable(self) ~= mt then
-    error("ERROR: incorrect userdata type for argument 1 (expected hs.socket.udp)", 3)
-  end
-end
 
 local function check_fn(v, n)
   if v ~= nil and type(v) ~= "function" then
@@ -184,10 +171,7 @@ end
 -- ---------------------------------------------------------------- methods
 
 function Udp:listen(port, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if type(port) ~= "number" then
     argerror(2, port, "number or integer")
   end
@@ -218,10 +202,7 @@ function Udp:listen(port, ...)
 end
 
 function Udp:connect(host, port, fn, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(4, ...)
-  end
+  check_self(self, 4, ...)
   if type(host) ~= "string" then
     argerror(2, host, "string")
   end
@@ -294,10 +275,7 @@ function Udp:connect(host, port, fn, ...)
 end
 
 function Udp:close(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   close_sockets(self)
   self.gen = nil
   self.bound, self.isconn, self.connecting, self.sent, self.mode = nil, nil, nil, nil, nil
@@ -306,17 +284,14 @@ function Udp:close(...)
 end
 
 function Udp:pause(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   self.mode = nil
   watch(self, false)
   return self
 end
 
+-- After check_self: receive and receiveOne check their receiver and argument count.
 local function start_receive(self, fn, mode)
-  check_self(self)
   check_fn(fn, 2)
   if fn then
     self.cb = fn
@@ -336,24 +311,17 @@ local function start_receive(self, fn, mode)
 end
 
 function Udp:receive(fn, ...)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   return start_receive(self, fn, "many")
 end
 
 function Udp:receiveOne(fn, ...)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   return start_receive(self, fn, "one")
 end
 
 function Udp:send(msg, a, b, c, d, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(6, ...)
-  end
+  check_self(self, 6, ...)
   if type(msg) ~= "string" then
     argerror(2, msg, "string")
   end
@@ -450,10 +418,7 @@ function Udp:send(msg, a, b, c, d, ...)
 end
 
 function Udp:broadcast(flag, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if flag ~= nil and type(flag) ~= "boolean" then
     argerror(2, flag, "nil or boolean")
   end
@@ -471,10 +436,7 @@ function Udp:broadcast(flag, ...)
 end
 
 function Udp:reusePort(flag, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if flag ~= nil and type(flag) ~= "boolean" then
     argerror(2, flag, "nil or boolean")
   end
@@ -494,10 +456,7 @@ function Udp:reusePort(flag, ...)
 end
 
 function Udp:enableIPv(version, flag, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(3, ...)
-  end
+  check_self(self, 3, ...)
   if type(version) ~= "number" then
     argerror(2, version, "number or integer")
   end
@@ -520,10 +479,7 @@ function Udp:enableIPv(version, flag, ...)
 end
 
 function Udp:preferIPv(version, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if version ~= nil and type(version) ~= "number" then
     argerror(2, version, "nil or number or integer")
   end
@@ -532,10 +488,7 @@ function Udp:preferIPv(version, ...)
 end
 
 function Udp:setBufferSize(size, version, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(3, ...)
-  end
+  check_self(self, 3, ...)
   if type(size) ~= "number" then
     argerror(2, size, "number or integer")
   end
@@ -559,20 +512,14 @@ function Udp:setBufferSize(size, version, ...)
 end
 
 function Udp:setCallback(fn, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   check_fn(fn, 2)
   self.cb = fn
   return self
 end
 
 function Udp:setTimeout(t, ...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(2, ...)
-  end
+  check_self(self, 2, ...)
   if type(t) ~= "number" then
     argerror(2, t, "number")
   end
@@ -581,18 +528,12 @@ function Udp:setTimeout(t, ...)
 end
 
 function Udp:connected(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   return self.isconn == true
 end
 
 function Udp:closed(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   return self.s4 == nil and self.s6 == nil
 end
 
@@ -608,10 +549,7 @@ local function local_of(d)
 end
 
 function Udp:info(...)
-  check_self(self)
-  if select("#", ...) > 0 then
-    S.too_many(1, ...)
-  end
+  check_self(self, 1, ...)
   local h4, p4, a4 = local_of(self.s4)
   local h6, p6, a6 = local_of(self.s6)
   local i = {

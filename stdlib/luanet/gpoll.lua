@@ -35,7 +35,6 @@ local pack, unpack = table.pack, table.unpack
 local floor, huge, tointeger = math.floor, math.huge, math.tointeger
 local co_running, co_status, isyieldable = coroutine.running, coroutine.status, coroutine.isyieldable
 local core_wait, core_unwait, core_signal, is_waitable = core.wait, core.unwait, core.signal, core.is_waitable
-local WAIT, co_yield = core.WAIT, coroutine.yield
 local core_now = core.now
 
 ---------------------------------------------------------------------------------------------
@@ -152,14 +151,9 @@ function S.wait(dir, fd, sec, op)
   local reg, count = waiting[dir], cancels[dir]
   reg[ifd] = co_running()
   local mark = count[ifd]
-  local ok, r, why, deadline
-  if isyieldable() then
-    -- What core.wait does in a coroutine, without checking again what `claimable` checked.
-    ok, r, why = pcall(co_yield, WAIT, ifd, dir, sec)
-  else
-    deadline = sec and core_now() + sec -- for the retry below
-    ok, r, why = pcall(core_wait, ifd, dir, sec)
-  end
+  -- The clock is read only when the retry below can run (outside a coroutine).
+  local deadline = sec and not isyieldable() and core_now() + sec
+  local ok, r, why = pcall(core_wait, ifd, dir, sec)
   -- Outside a task the core cannot tell which direction an unwait canceled: a cancel
   -- that was not for this direction goes back to waiting for what is left of the time.
   while ok and r == nil and why == "canceled" and count[ifd] == mark and not isyieldable() do

@@ -65,7 +65,7 @@ end
 local PRIV = setmetatable({}, { __mode = "k" })
 
 local function priv(self)
-  local p = PRIV[self] -- hot paths read PRIV[self] first and call priv only when it is absent
+  local p = PRIV[self]
   if p == nil then
     p = { rcvtimeo = 0, sndtimeo = 0 }
     PRIV[self] = p
@@ -392,7 +392,7 @@ end
 -- nil, msg, code.
 local function raw_recv(self, bufsize, flags)
   local sock = self.sock
-  local kind = (PRIV[self] or priv(self)).kind
+  local kind = priv(self).kind
   if kind == "stream" then
     -- A closed stream answers "socket is closed" (EBADF) itself.
     if flags ~= 0 then
@@ -411,7 +411,7 @@ end
 -- Bytes sent now (0: would block) | nil, msg, code.
 local function raw_send(self, str, flags)
   local sock = self.sock
-  local kind = (PRIV[self] or priv(self)).kind
+  local kind = priv(self).kind
   -- MSG_NOSIGNAL and MSG_DONTWAIT are what the runtime always does; other flags (MSG_OOB,
   -- ...) go to send(2) on plain streams.
   flags = flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)
@@ -468,13 +468,8 @@ end
 
 --- recv([bufsize [, flag, ...]]): as read, with MSG_* flags.
 function Socket:recv(bufsize, ...)
-  if bufsize ~= nil then
-    check_bufsize("recv", bufsize)
-  end
-  local flags = 0
-  if select("#", ...) > 0 then
-    flags = I.flags("recv", 2, ...)
-  end
+  check_bufsize("recv", bufsize)
+  local flags = I.flags("recv", 2, ...)
   return recv_loop(self, "recv", bufsize, flags)
 end
 
@@ -496,7 +491,7 @@ local function send_loop(self, fname, str, flags)
       return nil, syserr(msg, code, fname)
     end
     sent = sent + n
-    if sent >= total or (n > 0 and (PRIV[self] or priv(self)).kind == "datagram") then
+    if sent >= total or (n > 0 and priv(self).kind == "datagram") then
       return sent
     elseif n > 0 then
       str = sub(str, n + 1)
@@ -518,13 +513,8 @@ end
 --- send(str [, flag, ...]): as write; MSG_NOSIGNAL and MSG_DONTWAIT are accepted (the
 --- runtime never raises SIGPIPE and its sockets never block), others give EOPNOTSUPP.
 function Socket:send(str, ...)
-  if type(str) ~= "string" then
-    check_str("send", str)
-  end
-  local flags = 0
-  if select("#", ...) > 0 then
-    flags = I.flags("send", 2, ...)
-  end
+  check_str("send", str)
+  local flags = I.flags("send", 2, ...)
   return send_loop(self, "send", str, flags)
 end
 

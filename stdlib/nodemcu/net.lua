@@ -78,6 +78,15 @@ local function handler(self, stream)
   end
 end
 
+-- Sets a callback; for `sent` the stream is told too. The core drops a chunk's `sent` when
+-- no sent callback is set as it falls due, which is when the firmware looks it up too.
+local function set_callback(self, event, fn)
+  self.cb[event] = fn
+  if event == "sent" and self.stream then
+    self.stream:want_sent(fn ~= nil)
+  end
+end
+
 -- Reading on, or off while held. A held stream is not watched, so core's hold keeps it
 -- anchored: the firmware keeps a connected socket whether or not it is reading.
 local function set_reading(stream, held)
@@ -92,9 +101,7 @@ local function attach(self, stream, connected)
     stream:setopt("ttl", self.ttl_value)
   end
   stream:on(handler(self, stream))
-  -- The core drops a chunk's `sent` when no sent callback is set as it falls due, which is
-  -- when the firmware would look the callback up too.
-  stream:want_sent(self.cb.sent ~= nil)
+  stream:want_sent(self.cb.sent ~= nil) -- see set_callback
   set_reading(stream, false) -- a new connection is never held
   -- Sends made while the name was being resolved go out now, in order.
   local pending = self.pending
@@ -160,10 +167,7 @@ function Socket:on(event, fn)
   if fn ~= nil and type(fn) ~= "function" then
     error("invalid callback function", 2)
   end
-  self.cb[event] = fn
-  if event == "sent" and self.stream then
-    self.stream:want_sent(fn ~= nil)
-  end
+  set_callback(self, event, fn)
 end
 
 function Socket:send(data, fn)
@@ -176,10 +180,7 @@ function Socket:send(data, fn)
   end
   -- As in net_send: the handler is taken before the connection is checked.
   if type(fn) == "function" then
-    self.cb.sent = fn
-    if self.stream then
-      self.stream:want_sent(true)
-    end
+    set_callback(self, "sent", fn)
   end
   if self.state == "idle" then
     error("not connected", 2)

@@ -130,8 +130,13 @@ pub struct StreamSrc {
     want_sent: Cell<bool>,
     /// Inside `drive`: a `sent` that falls due there is emitted before it returns.
     driving: Cell<bool>,
-    /// The last read of a plain socket filled less than the buffer it was given.
-    short_read: Cell<bool>,
+    /// The last read of a plain socket came back short and nothing has confirmed that it
+    /// drained the kernel's queue: the loop probes the socket after its next poll unless an
+    /// edge comes first (see `Reactor::verify`). Meanwhile waits treat it as not readable.
+    unconfirmed: Cell<bool>,
+    /// Since that short read nothing was read: a lazy read (one whose caller waits on the
+    /// loop when told "would block") skips the syscall once, as it would find nothing.
+    skip_read: Cell<bool>,
     /// The direction the TLS layer last blocked on.
     tls_want: Rc<Cell<Option<Dir>>>,
 }
@@ -170,7 +175,8 @@ impl StreamSrc {
             sent_ready: RefCell::new(Vec::new()),
             want_sent: Cell::new(true),
             driving: Cell::new(false),
-            short_read: Cell::new(false),
+            unconfirmed: Cell::new(false),
+            skip_read: Cell::new(false),
             tls_want: Rc::new(Cell::new(None)),
         });
         let src = match made {
@@ -339,8 +345,8 @@ impl StreamSrc {
 
     // ----- reading ----------------------------------------------------------------------
 
-    /// Reads up to `max` bytes from the buffer or the socket.
-    fn read_some(&self, lua: &Lua, max: usize) -> mlua::Result<Got> {
+    /// Reads up to `max` bytes from the buffer or the socket (`lazy`: see `skip_read`).
+    fn read_some(&self, lua: &Lua, max: usize, lazy: bool) -> mlua::Result<Got> {
         if self.base.is_closed() {
             return Ok(Got::Fail("socket is closed".into(), libc::EBADF));
         }
@@ -354,7 +360,7 @@ impl StreamSrc {
                 None => Got::Eof,
             });
         }
-        self.with_read(max, |n, bytes| match n {
+        self.with_read(max, lazy, |n, bytes| match n {
             Ok(0) => Ok(Got::Eof),
             Ok(_) => Ok(Got::Data(lua.create_string(bytes)?)),
             Err(e) => Ok(e),
@@ -366,19 +372,26 @@ impl StreamSrc {
     fn with_read<R>(
         &self,
         max: usize,
+        lazy: bool,
         f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>,
     ) -> mlua::Result<R> {
         let reactor = Rc::clone(&self.base.reactor);
-        reactor.with_scratch(|buf| self.read_into(buf, max, f))
+        reactor.with_scratch(|buf| self.read_into(buf, max, lazy, f))
     }
 
     fn read_into<R>(
         &self,
         buf: &mut [u8],
         max: usize,
+        lazy: bool,
         f: impl FnOnce(Result<usize, Got>, &[u8]) -> mlua::Result<R>,
     ) -> mlua::Result<R> {
         let len = max.clamp(1, buf.len());
+        let plain = matches!(*self.conn.borrow(), Conn::Plain);
+        if plain && lazy && self.skip_read.replace(false) {
+            return f(Err(Got::Block), &[]);
+        }
+        self.skip_read.set(false);
         let r = self.io_read(&mut buf[..len]);
         let n = match r {
             Ok(0) => {
@@ -386,11 +399,21 @@ impl StreamSrc {
                 Ok(0)
             }
             Ok(n) => {
-                self.short_read.set(n < len && matches!(*self.conn.borrow(), Conn::Plain));
+                if n < len && plain {
+                    // TCP and Unix stream reads copy until the queue or the buffer runs out:
+                    // probably drained. The read that would prove it waits for the loop's
+                    // next poll, whose edge usually makes it needless.
+                    self.base.clear(Dir::Read);
+                    self.skip_read.set(true);
+                    if !self.unconfirmed.replace(true) {
+                        self.base.reactor.verify(self.base.key);
+                    }
+                }
                 Ok(n)
             }
             Err(e) if would_block(&e) => {
                 self.base.clear(Dir::Read);
+                self.unconfirmed.set(false);
                 Err(Got::Block)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(Got::Block),
@@ -406,7 +429,7 @@ impl StreamSrc {
 
     /// Buffers more input: `Ok(true)` if bytes arrived, `Ok(false)` at EOF.
     fn fill(&self, room: usize) -> mlua::Result<Result<bool, Got>> {
-        self.with_read(room, |n, bytes| {
+        self.with_read(room, false, |n, bytes| {
             Ok(match n {
                 Ok(0) => Ok(false),
                 Ok(_) => {
@@ -649,7 +672,22 @@ impl Pollable for StreamSrc {
         self
     }
 
+    fn probe(&self) -> bool {
+        if !self.unconfirmed.replace(false) {
+            return false; // a read or an edge since then has told
+        }
+        let mut byte = 0u8;
+        // SAFETY: `fd` is open while the source is registered; one byte into `byte`.
+        let n = unsafe { libc::recv(self.base.fd, (&raw mut byte).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+        // Data, an EOF or an error: the next read reports it.
+        n >= 0 || !would_block(&io::Error::last_os_error())
+    }
+
     fn on_ready(&self, lua: &Lua, readable: bool, _writable: bool) -> mlua::Result<()> {
+        if readable {
+            self.unconfirmed.set(false);
+            self.skip_read.set(false);
+        }
         self.driving.set(true);
         let r = self.drive(lua, readable);
         self.driving.set(false);
@@ -724,20 +762,9 @@ impl StreamSrc {
                         // (a drive for a write, or for `sent`, would otherwise pay one).
                         return Ok(());
                     }
-                    match self.read_some(lua, usize::MAX)? {
+                    match self.read_some(lua, usize::MAX, true)? {
                         Got::Data(s) => {
-                            let short = self.short_read.get();
                             if !self.emit(lua, "data", s)? {
-                                return Ok(());
-                            }
-                            if short && self.watch.get() == Watch::Data {
-                                // Probably drained (TCP and Unix stream reads copy until the
-                                // queue or the buffer runs out); the read that would prove it
-                                // waits for the loop's next poll, whose edge usually makes it
-                                // needless (see `Reactor::verify`).
-                                if self.emit_sent_ready(lua)? {
-                                    self.base.reactor.verify(self.base.key);
-                                }
                                 return Ok(());
                             }
                         }
@@ -965,9 +992,11 @@ impl UserData for Stream {
         });
 
         // Reading.
-        m.add_method("read", |lua, s, max: Option<i64>| {
+        // `lazy`: the caller waits on the loop when told `false`, so a read right after a
+        // short one may answer that without the syscall (see `skip_read`).
+        m.add_method("read", |lua, s, (max, lazy): (Option<i64>, Option<bool>)| {
             let max = byte_count(max, usize::MAX, "read size")?;
-            s.0.read_some(lua, max)
+            s.0.read_some(lua, max, lazy == Some(true))
         });
         m.add_method("read_until", |lua, s, (delim, limit): (mlua::LuaString, Option<i64>)| {
             let d = delim.as_bytes();

@@ -39,6 +39,9 @@ enum Deferred {
 /// Size of the shared read buffer every socket reads into.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 
+/// How long a poll may wait for the edge that makes a short read's probe needless.
+const VERIFY_GRACE: Duration = Duration::from_millis(1);
+
 /// How much one source may read in one turn before others get theirs.
 pub const READ_BUDGET: usize = 16;
 
@@ -87,8 +90,9 @@ pub struct Reactor {
     events: Cell<Option<Events>>,
     /// Sources whose I/O stopped at the read budget; they get another turn at once.
     again: RefCell<Vec<(usize, bool, bool)>>,
-    /// Streams whose last read came back short: probably drained, but a FIN that came with
-    /// the data raises no new edge, so each gets one more read unless an edge comes first.
+    /// Streams whose last read came back short: presumed drained (their read flag is off),
+    /// but a FIN that came with the data raises no new edge, so each is probed once after
+    /// the next poll unless that poll brought it an event.
     verify: RefCell<Vec<usize>>,
     /// Loop turns so far (a source records the turn it was last dispatched in).
     turns: Cell<u64>,
@@ -281,9 +285,9 @@ impl Reactor {
         self.again.borrow_mut().push((key, false, false));
     }
 
-    /// Asks for a pass on `key` after the next poll unless an edge brings one first (a
-    /// short read: the read that would confirm "drained" is usually saved by the next
-    /// message's edge under load, and never put off by more than one turn).
+    /// Asks for a probe of `key` after the next poll unless that poll reports it (a short
+    /// read: the read that would confirm "drained" is usually saved by the next message's
+    /// edge, and never put off by more than one poll of at most `VERIFY_GRACE`).
     pub fn verify(&self, key: usize) {
         self.verify.borrow_mut().push(key);
     }
@@ -480,7 +484,8 @@ impl Reactor {
             || !self.dns_waiting.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
             || !self.again.borrow().is_empty()
-            || !self.verify.borrow().is_empty()
+        // (A pending probe alone does not count: only a watcher or a waiting task, which
+        // do, would act on what it finds.)
     }
 
     /// Counts of live things, for tests and `core.stats()`.
@@ -506,28 +511,20 @@ impl Reactor {
     pub fn turn(&self, lua: &Lua, limit: Option<Instant>) -> mlua::Result<()> {
         let turn = self.turns.get() + 1;
         self.turns.set(turn);
-        let mut verify = std::mem::take(&mut *self.verify.borrow_mut());
-        let idle = self.tasks.borrow().runnable.is_empty()
-            && self.deferred.borrow().is_empty()
-            && self.again.borrow().is_empty();
-        if idle && verify.len() == 1 {
-            // One stream alone: an empty poll first would cost a syscall and save none.
-            for key in verify.drain(..) {
-                self.dispatch(lua, key, false, false)?;
-            }
-            if !self.alive() {
-                return Ok(()); // that read ended the last thing the loop waited for
-            }
-        }
+        let verify = std::mem::take(&mut *self.verify.borrow_mut());
         let now = Instant::now();
         let busy = !self.tasks.borrow().runnable.is_empty()
             || !self.deferred.borrow().is_empty()
-            || !self.again.borrow().is_empty()
-            || !verify.is_empty()
-            || !self.verify.borrow().is_empty();
+            || !self.again.borrow().is_empty();
         let mut until = self.timers.borrow_mut().next_deadline();
         if let Some(l) = limit {
             until = Some(until.map_or(l, |u| u.min(l)));
+        }
+        if !verify.is_empty() {
+            // Give the peer's next message a moment to bring the edge that makes the probes
+            // needless; without it they come after an empty poll, one read each.
+            let grace = now + VERIFY_GRACE;
+            until = Some(until.map_or(grace, |u| u.min(grace)));
         }
         let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
 
@@ -555,6 +552,11 @@ impl Reactor {
                 Deferred::Error(id, msg, code) => self.emit(lua, id, "error", (msg, code))?,
             }
         }
+        for &(key, _, _) in &ready {
+            if let Some(src) = self.sources.borrow().get(key).and_then(Weak::upgrade) {
+                src.base().turn.set(turn);
+            }
+        }
         let mut pending: Vec<(usize, bool, bool)> = std::mem::take(&mut *self.again.borrow_mut());
         pending.extend(ready);
         for (i, &(key, r, w)) in pending.iter().enumerate() {
@@ -565,14 +567,17 @@ impl Reactor {
                 return Err(e);
             }
         }
-        // Short reads not followed by an edge this turn get their confirming read now.
+        // Short reads the poll said nothing more about are probed now; one that finds data
+        // or an EOF counts as a read edge.
         for (i, &key) in verify.iter().enumerate() {
-            let seen = self.sources.borrow().get(key).and_then(Weak::upgrade).map(|s| s.base().turn.get());
-            if seen.is_some_and(|t| t != turn) {
-                if let Err(e) = self.dispatch(lua, key, false, false) {
-                    self.verify.borrow_mut().extend_from_slice(&verify[i + 1..]);
-                    return Err(e);
-                }
+            let src = self.sources.borrow().get(key).and_then(Weak::upgrade);
+            let Some(src) = src else { continue };
+            if src.base().turn.get() == turn || src.base().is_closed() || !src.probe() {
+                continue;
+            }
+            if let Err(e) = self.dispatch(lua, key, true, false) {
+                self.verify.borrow_mut().extend_from_slice(&verify[i + 1..]);
+                return Err(e);
             }
         }
         self.deliver_dns(lua)?;
@@ -586,7 +591,6 @@ impl Reactor {
         if src.base().is_closed() {
             return Ok(());
         }
-        src.base().turn.set(self.turns.get());
         src.base().mark(r, w);
         src.on_ready(lua, r, w)
     }

@@ -36,6 +36,11 @@ pub trait Pollable {
     fn waitable(self: Rc<Self>) -> Rc<dyn Waitable>;
     /// Called from the loop after the poller reported readiness (flags already updated).
     fn on_ready(&self, lua: &Lua, readable: bool, writable: bool) -> mlua::Result<()>;
+    /// For a source in `Reactor::verify`: whether a read now would find data or an EOF
+    /// (then the loop treats it as a read edge).
+    fn probe(&self) -> bool {
+        true
+    }
 }
 
 /// State every registered descriptor shares.
@@ -52,7 +57,7 @@ pub struct SourceBase {
     waiters: RefCell<Vec<(Dir, usize)>>,
     /// Cancel counters for reads and writes.
     cancels: [Cell<u64>; 2],
-    /// The loop turn in which the source was last dispatched.
+    /// The loop turn whose poll last reported this source.
     pub(super) turn: Cell<u64>,
 }
 

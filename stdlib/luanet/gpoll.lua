@@ -150,13 +150,19 @@ function S.wait(dir, fd, sec, op)
   end
   local reg, count = waiting[dir], cancels[dir]
   reg[ifd] = co_running()
+  if isyieldable() then
+    -- Inside a task the wait only yields: nothing can raise, and no pcall frame stays on
+    -- the suspended task's stack (an idle connection's task costs less memory).
+    local r, why = core_wait(ifd, dir, sec)
+    reg[ifd] = nil
+    return outcome(ifd, op, true, r, why)
+  end
   local mark = count[ifd]
-  -- The clock is read only when the retry below can run (outside a coroutine).
-  local deadline = sec and not isyieldable() and core_now() + sec
+  local deadline = sec and core_now() + sec
   local ok, r, why = pcall(core_wait, ifd, dir, sec)
   -- Outside a task the core cannot tell which direction an unwait canceled: a cancel
   -- that was not for this direction goes back to waiting for what is left of the time.
-  while ok and r == nil and why == "canceled" and count[ifd] == mark and not isyieldable() do
+  while ok and r == nil and why == "canceled" and count[ifd] == mark do
     local left = deadline and deadline - core_now()
     if left ~= nil and left <= 0 then
       ok, r = true, false

@@ -390,7 +390,7 @@ end
 
 -- Raw non-blocking I/O on the core object: data | false (would block) | nil (EOF) |
 -- nil, msg, code.
-local function raw_recv(self, bufsize, flags)
+local function raw_recv(self, bufsize, flags, lazy)
   local sock = self.sock
   local kind = priv(self).kind
   if kind == "stream" then
@@ -398,7 +398,7 @@ local function raw_recv(self, bufsize, flags)
     if flags ~= 0 then
       return sock:recv(bufsize, flags)
     end
-    return sock:read(bufsize)
+    return sock:read(bufsize, lazy)
   elseif sock:fd() == -1 then
     return nil, "socket is closed", core.errno.EBADF
   elseif kind == "datagram" then
@@ -443,7 +443,9 @@ local function recv_loop(self, fname, bufsize, flags)
   end
   local deadline -- made at the first wait: most calls never wait
   while true do
-    local data, msg, code = raw_recv(self, bufsize, flags)
+    -- Lazy: right after a short read the core may say "nothing yet" without asking the
+    -- kernel, as this loop then waits for the socket.
+    local data, msg, code = raw_recv(self, bufsize, flags, true)
     if data then
       return data
     elseif data == nil then

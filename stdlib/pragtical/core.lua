@@ -51,12 +51,20 @@ local NEXT_TURN = 0.002
 -- system.sleep) pass through to the loop. As in the editor, a thread whose entry leaves
 -- `core.threads` (removed, or replaced by one added with the same weak_ref) is not
 -- resumed again.
-local function run_thread(key, thread)
+local function run_thread(key, thread, args)
   local co = thread.cr
   while core.threads[key] == thread do
-    local ok, secs = coroutine.resume(co)
+    local ok, secs
+    if args then
+      ok, secs = coroutine.resume(co, table.unpack(args, 1, args.n))
+      args = nil
+    else
+      ok, secs = coroutine.resume(co)
+    end
     if not ok then
-      core.error("%s", debug.traceback(co, tostring(secs)))
+      -- As the editor's core.try logs a thread's error (the thread runs its function
+      -- directly, so no protected call stays on every sleeping thread's stack).
+      core.error("%s\n%s", tostring(secs), debug.traceback(co))
       break
     end
     if coroutine.status(co) == "dead" then
@@ -81,12 +89,9 @@ local function add(fname, fn, weak_ref, background, ...)
     next_key = next_key + 1
     key = next_key
   end
-  local co = coroutine.create(function()
-    return core.try(fn, table.unpack(args, 1, args.n))
-  end)
-  local thread = { cr = co, wake = 0, background = background }
+  local thread = { cr = coroutine.create(fn), wake = 0, background = background }
   core.threads[key] = thread
-  rcore.spawn(run_thread, key, thread)
+  rcore.spawn(run_thread, key, thread, args)
   return key
 end
 

@@ -8,11 +8,11 @@ mod dns;
 mod source;
 mod tasks;
 mod timers;
+mod wait;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::num::NonZeroUsize;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mlua::thread::ThreadStatus;
 use mlua::{AnyUserData, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Thread, Value};
-use polling::{Event, Events, PollMode, Poller};
+use polling::{Event, PollMode, Poller};
 use slab::Slab;
 
 pub use dns::{DnsResult, Family};
@@ -38,9 +38,6 @@ enum Deferred {
 
 /// Size of the shared read buffer every socket reads into.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
-
-/// How long a poll may wait for the edge that makes a short read's probe needless.
-const VERIFY_GRACE: Duration = Duration::from_millis(1);
 
 /// How much one source may read in one turn before others get theirs.
 pub const READ_BUDGET: usize = 16;
@@ -87,12 +84,12 @@ pub struct Reactor {
     sources: RefCell<Slab<Weak<dyn Pollable>>>,
     /// Registered descriptors, so a wait can name a socket by its fd.
     fds: RefCell<std::collections::HashMap<RawFd, usize>>,
-    events: Cell<Option<Events>>,
+    waiter: RefCell<wait::Waiter>,
     /// Sources whose I/O stopped at the read budget; they get another turn at once.
     again: RefCell<Vec<(usize, bool, bool)>>,
     /// Streams whose last read came back short: presumed drained (their read flag is off),
     /// but a FIN that came with the data raises no new edge, so each is probed once after
-    /// the next poll unless that poll brought it an event.
+    /// the next (then non-blocking) poll unless that poll brought it an event.
     verify: RefCell<Vec<usize>>,
     /// Loop turns so far (a source records the turn it was last dispatched in).
     turns: Cell<u64>,
@@ -126,7 +123,7 @@ impl Reactor {
             poller: Arc::new(poller),
             sources: RefCell::new(Slab::new()),
             fds: RefCell::new(Default::default()),
-            events: Cell::new(None),
+            waiter: RefCell::new(wait::Waiter::new()),
             again: RefCell::new(Vec::new()),
             verify: RefCell::new(Vec::new()),
             turns: Cell::new(0),
@@ -287,7 +284,7 @@ impl Reactor {
 
     /// Asks for a probe of `key` after the next poll unless that poll reports it (a short
     /// read: the read that would confirm "drained" is usually saved by the next message's
-    /// edge, and never put off by more than one poll of at most `VERIFY_GRACE`).
+    /// edge under load, and never put off by more than one turn).
     pub fn verify(&self, key: usize) {
         self.verify.borrow_mut().push(key);
     }
@@ -511,36 +508,34 @@ impl Reactor {
     pub fn turn(&self, lua: &Lua, limit: Option<Instant>) -> mlua::Result<()> {
         let turn = self.turns.get() + 1;
         self.turns.set(turn);
-        let verify = std::mem::take(&mut *self.verify.borrow_mut());
+        let mut verify = std::mem::take(&mut *self.verify.borrow_mut());
+        let idle = self.tasks.borrow().runnable.is_empty()
+            && self.deferred.borrow().is_empty()
+            && self.again.borrow().is_empty();
+        if idle && verify.len() == 1 {
+            // One stream alone: probing it now costs one syscall, an empty poll first would
+            // cost one more (and a timed poll arms a timer, dear on a VM).
+            self.probe(lua, &verify)?;
+            verify.clear();
+            if !self.alive() {
+                return Ok(()); // what it found ended the last thing the loop waited for
+            }
+        }
+        // Pending probes make this poll non-blocking: they come right after it.
         let now = Instant::now();
         let busy = !self.tasks.borrow().runnable.is_empty()
             || !self.deferred.borrow().is_empty()
-            || !self.again.borrow().is_empty();
+            || !self.again.borrow().is_empty()
+            || !verify.is_empty()
+            || !self.verify.borrow().is_empty();
         let mut until = self.timers.borrow_mut().next_deadline();
         if let Some(l) = limit {
             until = Some(until.map_or(l, |u| u.min(l)));
         }
-        if !verify.is_empty() {
-            // Give the peer's next message a moment to bring the edge that makes the probes
-            // needless; without it they come after an empty poll, one read each.
-            let grace = now + VERIFY_GRACE;
-            until = Some(until.map_or(grace, |u| u.min(grace)));
-        }
         let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
 
-        let mut events = self
-            .events
-            .take()
-            .unwrap_or_else(|| Events::with_capacity(NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN)));
-        events.clear();
-        if let Err(e) = self.poller.wait(&mut events, timeout) {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                self.events.set(Some(events));
-                return Err(mlua::Error::external(e));
-            }
-        }
-        let ready: Vec<(usize, bool, bool)> = events.iter().map(|e| (e.key, e.readable, e.writable)).collect();
-        self.events.set(Some(events));
+        let mut ready = Vec::new();
+        self.waiter.borrow_mut().wait(&self.poller, timeout, &mut ready).map_err(mlua::Error::external)?;
 
         // Deferred results come first: they describe calls made before this turn's I/O.
         let n = self.deferred.borrow().len();
@@ -567,22 +562,28 @@ impl Reactor {
                 return Err(e);
             }
         }
-        // Short reads the poll said nothing more about are probed now; one that finds data
-        // or an EOF counts as a read edge.
-        for (i, &key) in verify.iter().enumerate() {
+        self.probe(lua, &verify)?;
+        self.deliver_dns(lua)?;
+        self.fire_timers(lua)?;
+        self.run_tasks(lua)
+    }
+
+    /// Probes the streams of `keys` (short reads) that this turn's poll did not report; one
+    /// that finds data or an EOF counts as a read edge.
+    fn probe(&self, lua: &Lua, keys: &[usize]) -> mlua::Result<()> {
+        let turn = self.turns.get();
+        for (i, &key) in keys.iter().enumerate() {
             let src = self.sources.borrow().get(key).and_then(Weak::upgrade);
             let Some(src) = src else { continue };
             if src.base().turn.get() == turn || src.base().is_closed() || !src.probe() {
                 continue;
             }
             if let Err(e) = self.dispatch(lua, key, true, false) {
-                self.verify.borrow_mut().extend_from_slice(&verify[i + 1..]);
+                self.verify.borrow_mut().extend_from_slice(&keys[i + 1..]);
                 return Err(e);
             }
         }
-        self.deliver_dns(lua)?;
-        self.fire_timers(lua)?;
-        self.run_tasks(lua)
+        Ok(())
     }
 
     fn dispatch(&self, lua: &Lua, key: usize, r: bool, w: bool) -> mlua::Result<()> {

@@ -428,8 +428,8 @@ impl StreamSrc {
     }
 
     /// Buffers more input: `Ok(true)` if bytes arrived, `Ok(false)` at EOF.
-    fn fill(&self, room: usize) -> mlua::Result<Result<bool, Got>> {
-        self.with_read(room, false, |n, bytes| {
+    fn fill(&self, room: usize, lazy: bool) -> mlua::Result<Result<bool, Got>> {
+        self.with_read(room, lazy, |n, bytes| {
             Ok(match n {
                 Ok(0) => Ok(false),
                 Ok(_) => {
@@ -442,7 +442,7 @@ impl StreamSrc {
     }
 
     /// Up to and including `delim`, once buffered; at most `limit` bytes are buffered.
-    fn read_until(&self, lua: &Lua, delim: &[u8], limit: usize) -> mlua::Result<Got> {
+    fn read_until(&self, lua: &Lua, delim: &[u8], limit: usize, lazy: bool) -> mlua::Result<Got> {
         loop {
             let found = self.inbuf.borrow_mut().find(delim);
             if let Some(n) = found {
@@ -456,7 +456,7 @@ impl StreamSrc {
             if self.eof.get() {
                 return Ok(self.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)));
             }
-            match self.fill(limit - have)? {
+            match self.fill(limit - have, lazy)? {
                 Ok(true) => {}
                 Ok(false) => return Ok(Got::Eof),
                 Err(g) => return Ok(g),
@@ -465,7 +465,7 @@ impl StreamSrc {
     }
 
     /// Exactly `n` bytes, once buffered.
-    fn read_exact(&self, lua: &Lua, n: usize) -> mlua::Result<Got> {
+    fn read_exact(&self, lua: &Lua, n: usize, lazy: bool) -> mlua::Result<Got> {
         loop {
             let have = self.inbuf.borrow().len();
             if have >= n {
@@ -475,7 +475,7 @@ impl StreamSrc {
             if self.eof.get() {
                 return Ok(self.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)));
             }
-            match self.fill(n - have)? {
+            match self.fill(n - have, lazy)? {
                 Ok(true) => {}
                 Ok(false) => return Ok(Got::Eof),
                 Err(g) => return Ok(g),
@@ -998,17 +998,17 @@ impl UserData for Stream {
             let max = byte_count(max, usize::MAX, "read size")?;
             s.0.read_some(lua, max, lazy == Some(true))
         });
-        m.add_method("read_until", |lua, s, (delim, limit): (mlua::LuaString, Option<i64>)| {
+        m.add_method("read_until", |lua, s, (delim, limit, lazy): (mlua::LuaString, Option<i64>, Option<bool>)| {
             let d = delim.as_bytes();
             if d.is_empty() {
                 return Err(misuse("read_until: empty delimiter"));
             }
             let limit = byte_count(limit, READ_LIMIT, "read limit")?;
-            s.0.read_until(lua, &d, limit)
+            s.0.read_until(lua, &d, limit, lazy == Some(true))
         });
-        m.add_method("read_exact", |lua, s, n: i64| {
+        m.add_method("read_exact", |lua, s, (n, lazy): (i64, Option<bool>)| {
             let n = byte_count(Some(n), 0, "read size")?;
-            s.0.read_exact(lua, n)
+            s.0.read_exact(lua, n, lazy == Some(true))
         });
         // One read into the buffer, consuming nothing: the bytes now buffered, or `false` /
         // `nil` / `nil, msg` as `read`. Notices EOF while no read is pending, TLS included.
@@ -1018,7 +1018,7 @@ impl UserData for Stream {
             if src.eof.get() {
                 return src.failure().map_or(Got::Eof, |(m, c)| Got::Fail(m, c)).into_lua_multi(lua);
             }
-            match src.fill(max)? {
+            match src.fill(max, false)? {
                 Ok(true) => src.inbuf.borrow().len().into_lua_multi(lua),
                 Ok(false) => Got::Eof.into_lua_multi(lua),
                 Err(g) => g.into_lua_multi(lua),

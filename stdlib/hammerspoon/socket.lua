@@ -146,11 +146,12 @@ function pump(conn)
       end
       return
     end
+    -- Lazy reads: a `false` sends the pump back to the loop until the socket is readable.
     local data, msg, errno
     if r.delim then
-      data, msg, errno = stream:read_until(r.delim, conn.owner.limit)
+      data, msg, errno = stream:read_until(r.delim, conn.owner.limit, true)
     else
-      data, msg, errno = stream:read_exact(r.n)
+      data, msg, errno = stream:read_exact(r.n, true)
     end
     if data then
       table.remove(conn.reads, 1)

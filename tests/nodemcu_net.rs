@@ -272,6 +272,48 @@ sk:connect(tonumber(arg[1]), "127.0.0.1")
     peer.wait();
 }
 
+/// A read stops at TCP's urgent mark, short, with data behind it and no new edge to
+/// come: the loop must read on (the poller's urgent report makes it probe), or the rest
+/// would wait for more data that the peer never sends. The urgent byte itself is not part
+/// of the stream (no SO_OOBINLINE).
+#[test]
+fn data_behind_an_urgent_mark_is_read() {
+    let mut peer = python(
+        r##"
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print("port", l.getsockname()[1], flush=True)
+c, _ = l.accept()
+c.send(b"hello"); c.send(b"!", socket.MSG_OOB); c.send(b"world")
+c.settimeout(10)
+print("echo", c.recv(100).decode(), flush=True)
+"##,
+        &[],
+    );
+    let port = peer.expect_num("port");
+    let out = Script::new(
+        r##"
+local sk = net.createConnection()
+local got = ""
+sk:on("receive", function(s, d)
+  got = got .. d
+  if #got >= 10 then show("got", got) s:send(got, function() s:close() end) end
+end)
+-- Held until everything is there, so the first read meets the mark.
+sk:on("connection", function(s)
+  s:hold()
+  tmr.create():alarm(300, tmr.ALARM_SINGLE, function() s:unhold() end)
+end)
+sk:connect(tonumber(arg[1]), "127.0.0.1")
+"##,
+    )
+    .arg(port)
+    .run();
+    out.assert_success().assert_lines(&["2 got helloworld"]);
+    assert_eq!(peer.expect("echo"), "helloworld");
+    peer.wait();
+}
+
 /// Decision 6: a connection the peer resets is `reconnection(sock, -9)`.
 #[test]
 fn remote_reset_reports_minus_nine() {

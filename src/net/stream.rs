@@ -134,6 +134,8 @@ pub struct StreamSrc {
     /// drained the kernel's queue: the loop probes the socket after its next poll unless an
     /// edge comes first (see `Reactor::verify`). Meanwhile waits treat it as not readable.
     unconfirmed: Cell<bool>,
+    /// A TCP stream (not a Unix one).
+    tcp: bool,
     /// Since that short read nothing was read: a lazy read (one whose caller waits on the
     /// loop when told "would block") skips the syscall once, as it would find nothing.
     skip_read: Cell<bool>,
@@ -153,6 +155,7 @@ impl StreamSrc {
     ) -> mlua::Result<io::Result<AnyUserData>> {
         let obj = reactor.next_id();
         let fd = sock.as_raw_fd();
+        let tcp = matches!(sock.domain(), Ok(d) if d == socket2::Domain::IPV4 || d == socket2::Domain::IPV6);
         let sock = Rc::new(sock);
         let made = reactor.register(fd, obj, |base| StreamSrc {
             base,
@@ -176,6 +179,7 @@ impl StreamSrc {
             want_sent: Cell::new(true),
             driving: Cell::new(false),
             unconfirmed: Cell::new(false),
+            tcp,
             skip_read: Cell::new(false),
             tls_want: Rc::new(Cell::new(None)),
         });
@@ -400,12 +404,15 @@ impl StreamSrc {
             }
             Ok(n) => {
                 if n < len && plain {
-                    // TCP and Unix stream reads copy until the queue or the buffer runs out:
-                    // probably drained. The read that would prove it waits for the loop's
-                    // next poll, whose edge usually makes it needless.
+                    // A TCP read copies until the queue or the buffer runs out, so a short
+                    // one drained it, unless a FIN came with the data (no new edge would
+                    // tell) or urgent data stopped it: then, and on Unix streams (a read
+                    // stops before bytes that carry descriptors), the read that would prove
+                    // it waits for the loop's next poll, whose edge usually makes it needless.
                     self.base.clear(Dir::Read);
                     self.skip_read.set(true);
-                    if !self.unconfirmed.replace(true) {
+                    let sure = self.tcp && !self.base.hangup_possible();
+                    if !sure && !self.unconfirmed.replace(true) {
                         self.base.reactor.verify(self.base.key);
                     }
                 }

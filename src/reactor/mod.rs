@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mlua::thread::ThreadStatus;
 use mlua::{AnyUserData, Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Thread, Value};
-use polling::{Event, PollMode, Poller};
+use polling::Poller;
 use slab::Slab;
 
 pub use dns::{DnsResult, Family};
@@ -250,7 +250,7 @@ impl Reactor {
         let key = entry.key();
         let src = Rc::new(make(SourceBase::new(Rc::clone(self), key, obj, fd)));
         // SAFETY: the source owns `fd` and deregisters it (`SourceBase::close`) before closing it.
-        unsafe { self.poller.add_with_mode(fd, Event::all(key), PollMode::Edge)? };
+        unsafe { wait::register(&self.poller, fd, key)? };
         let weak: Weak<dyn Pollable> = Rc::downgrade(&src) as Weak<dyn Pollable>;
         entry.insert(weak);
         self.fds.borrow_mut().insert(fd, key);
@@ -280,6 +280,12 @@ impl Reactor {
     /// Asks for another I/O pass on `key` next turn (it stopped at its read budget).
     pub fn again(&self, key: usize) {
         self.again.borrow_mut().push((key, false, false));
+    }
+
+    /// Whether the poller reports a stream's hangups (`SourceBase::hangup`), so that a short
+    /// read with none reported has drained a TCP stream.
+    pub fn sees_hangups(&self) -> bool {
+        wait::SEES_HANGUPS
     }
 
     /// Asks for a probe of `key` after the next poll unless that poll reports it (a short
@@ -534,8 +540,8 @@ impl Reactor {
         }
         let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
 
-        let mut ready = Vec::new();
-        self.waiter.borrow_mut().wait(&self.poller, timeout, &mut ready).map_err(mlua::Error::external)?;
+        let mut reports = Vec::new();
+        self.waiter.borrow_mut().wait(&self.poller, timeout, &mut reports).map_err(mlua::Error::external)?;
 
         // Deferred results come first: they describe calls made before this turn's I/O.
         let n = self.deferred.borrow().len();
@@ -547,13 +553,16 @@ impl Reactor {
                 Deferred::Error(id, msg, code) => self.emit(lua, id, "error", (msg, code))?,
             }
         }
-        for &(key, _, _) in &ready {
-            if let Some(src) = self.sources.borrow().get(key).and_then(Weak::upgrade) {
+        for r in &reports {
+            if let Some(src) = self.sources.borrow().get(r.key).and_then(Weak::upgrade) {
                 src.base().turn.set(turn);
+                if r.hangup {
+                    src.base().hangup.set(true);
+                }
             }
         }
         let mut pending: Vec<(usize, bool, bool)> = std::mem::take(&mut *self.again.borrow_mut());
-        pending.extend(ready);
+        pending.extend(reports.iter().map(|r| (r.key, r.readable, r.writable)));
         for (i, &(key, r, w)) in pending.iter().enumerate() {
             if let Err(e) = self.dispatch(lua, key, r, w) {
                 // An edge is never seen twice: give the rest their turn next time.

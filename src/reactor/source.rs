@@ -59,6 +59,8 @@ pub struct SourceBase {
     cancels: [Cell<u64>; 2],
     /// The loop turn whose poll last reported this source.
     pub(super) turn: Cell<u64>,
+    /// The poller reported a hangup, an error or urgent data for it (see `Reactor::sees_hangups`).
+    pub(super) hangup: Cell<bool>,
 }
 
 impl SourceBase {
@@ -74,7 +76,13 @@ impl SourceBase {
             waiters: RefCell::new(Vec::new()),
             cancels: [Cell::new(0), Cell::new(0)],
             turn: Cell::new(0),
+            hangup: Cell::new(false),
         }
+    }
+
+    /// Whether a hangup, an error or urgent data was reported, or could have gone unseen.
+    pub fn hangup_possible(&self) -> bool {
+        self.hangup.get() || !self.reactor.sees_hangups()
     }
 
     pub fn is_closed(&self) -> bool {

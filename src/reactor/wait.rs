@@ -6,13 +6,53 @@
 //! polls once per message (one connection in ping-pong) pays per message. On Linux the loop
 //! therefore calls `epoll_wait` on the poller's descriptor itself, with the timeout in
 //! milliseconds (rounded up, so a timer is never woken early), and only when the notifier
-//! fired does it go through `Poller::wait`, which clears and re-arms it.
+//! fired does it go through `Poller::wait`, which clears and re-arms it. There the loop
+//! also registers descriptors itself, to ask for `EPOLLRDHUP`, which `polling` does not:
+//! a stream that the poller never reported a hangup (or urgent data) for is drained after
+//! a short TCP read, with no read to confirm it (see `StreamSrc`'s `unconfirmed`).
 
 use std::io;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use polling::{Events, Poller};
+
+/// One readiness report.
+#[derive(Clone, Copy)]
+pub(super) struct Ready {
+    pub key: usize,
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer shut its side down, an error is pending or urgent data came: a short read
+    /// may have left something behind.
+    pub hangup: bool,
+}
+
+/// Whether reports say when a stream's peer hung up (see `Ready::hangup`).
+pub(super) const SEES_HANGUPS: bool = cfg!(target_os = "linux");
+
+/// Registers `fd` under `key` for both directions, edge-triggered.
+///
+/// # Safety
+/// `fd` must stay open until it is deleted from the poller.
+pub(super) unsafe fn register(poller: &Poller, fd: std::os::fd::RawFd, key: usize) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let flags = libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+        let mut ev = libc::epoll_event { events: flags as u32, u64: key as u64 };
+        // SAFETY: a valid epoll instance and event; the caller keeps `fd` open.
+        if unsafe { libc::epoll_ctl(poller.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: passed on from the caller.
+        unsafe { poller.add_with_mode(fd, polling::Event::all(key), polling::PollMode::Edge) }
+    }
+}
 
 /// Room for this many readiness reports per wait.
 const CAPACITY: usize = 1024;
@@ -35,12 +75,7 @@ impl Waiter {
 
     /// Waits up to `timeout` (`None`: until something happens) and appends each report as
     /// (key, readable, writable) to `out`. A signal that interrupts the wait is no error.
-    pub fn wait(
-        &mut self,
-        poller: &Poller,
-        timeout: Option<Duration>,
-        out: &mut Vec<(usize, bool, bool)>,
-    ) -> io::Result<()> {
+    pub fn wait(&mut self, poller: &Poller, timeout: Option<Duration>, out: &mut Vec<Ready>) -> io::Result<()> {
         #[cfg(target_os = "linux")]
         {
             self.wait_epoll(poller, timeout, out)
@@ -51,28 +86,23 @@ impl Waiter {
         }
     }
 
-    fn wait_polling(
-        &mut self,
-        poller: &Poller,
-        timeout: Option<Duration>,
-        out: &mut Vec<(usize, bool, bool)>,
-    ) -> io::Result<()> {
+    fn wait_polling(&mut self, poller: &Poller, timeout: Option<Duration>, out: &mut Vec<Ready>) -> io::Result<()> {
         self.events.clear();
         match poller.wait(&mut self.events, timeout) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
             _ => {}
         }
-        out.extend(self.events.iter().map(|e| (e.key, e.readable, e.writable)));
+        out.extend(self.events.iter().map(|e| Ready {
+            key: e.key,
+            readable: e.readable,
+            writable: e.writable,
+            hangup: true, // unknown here: assume the worst
+        }));
         Ok(())
     }
 
     #[cfg(target_os = "linux")]
-    fn wait_epoll(
-        &mut self,
-        poller: &Poller,
-        timeout: Option<Duration>,
-        out: &mut Vec<(usize, bool, bool)>,
-    ) -> io::Result<()> {
+    fn wait_epoll(&mut self, poller: &Poller, timeout: Option<Duration>, out: &mut Vec<Ready>) -> io::Result<()> {
         use std::os::fd::AsRawFd;
 
         /// `polling`'s key for its notifier and timerfd (the largest key; ours are slab
@@ -81,6 +111,7 @@ impl Waiter {
         // The flags `polling` maps to readable and writable.
         const READ: u32 = (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) as u32;
         const WRITE: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+        const HANGUP: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) as u32;
 
         let ms = match timeout {
             None => -1,
@@ -100,7 +131,12 @@ impl Waiter {
             if key == NOTIFY_KEY {
                 notified = true;
             } else {
-                out.push((key as usize, flags & READ != 0, flags & WRITE != 0));
+                out.push(Ready {
+                    key: key as usize,
+                    readable: flags & (READ | HANGUP) != 0,
+                    writable: flags & WRITE != 0,
+                    hangup: flags & HANGUP != 0,
+                });
             }
         }
         if notified {

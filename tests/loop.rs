@@ -424,3 +424,18 @@ fn os_exit_in_callback_ends_the_process_at_once() {
     out.assert_code(7);
     assert_eq!(out.lines(), ["exiting"]);
 }
+
+/// A socket the script dropped is closed by the collection the loop runs once it has been
+/// idle for a second, though the script allocates nothing that would start one: here the
+/// other end's EOF is the only thing that can end the process.
+#[test]
+fn an_idle_loop_collects_dropped_sockets() {
+    let out = run_lua(&lib(r#"
+        local a, b = core.socketpair()
+        b:on(function(ev) print("b", ev); if ev == "eof" then b:close() end end)
+        b:watch("data")
+        a = nil
+    "#));
+    out.assert_success();
+    assert_eq!(out.lines(), ["b\teof"]);
+}

@@ -5,6 +5,7 @@
 //! an I/O call that would block clears it, and the next edge sets it again.
 
 mod dns;
+mod idle;
 mod source;
 mod tasks;
 mod timers;
@@ -93,6 +94,8 @@ pub struct Reactor {
     verify: RefCell<Vec<usize>>,
     /// Loop turns so far (a source records the turn it was last dispatched in).
     turns: Cell<u64>,
+    /// Something happened since the last idle collection (see `idle.rs`).
+    active: Cell<bool>,
     pub(crate) timers: RefCell<Timers>,
     tasks: RefCell<Tasks>,
     deferred: RefCell<VecDeque<Deferred>>,
@@ -127,6 +130,7 @@ impl Reactor {
             again: RefCell::new(Vec::new()),
             verify: RefCell::new(Vec::new()),
             turns: Cell::new(0),
+            active: Cell::new(true),
             timers: RefCell::new(Timers::default()),
             tasks: RefCell::new(Tasks::default()),
             deferred: RefCell::new(VecDeque::new()),
@@ -538,10 +542,25 @@ impl Reactor {
         if let Some(l) = limit {
             until = Some(until.map_or(l, |u| u.min(l)));
         }
+        // After some activity, an idle loop wakes once to collect garbage.
+        let mut idle_at = None;
+        if !busy && self.active.get() {
+            let at = now + idle::AFTER;
+            if until.is_none_or(|u| u > at) {
+                until = Some(at);
+                idle_at = Some(at);
+            }
+        }
         let timeout = if busy { Some(Duration::ZERO) } else { until.map(|u| u.saturating_duration_since(now)) };
 
         let mut reports = Vec::new();
         self.waiter.borrow_mut().wait(&self.poller, timeout, &mut reports).map_err(mlua::Error::external)?;
+        if busy || !reports.is_empty() {
+            self.active.set(true);
+        } else if idle_at.is_some_and(|at| Instant::now() >= at) {
+            self.active.set(false);
+            idle::collect(lua)?;
+        }
 
         // Deferred results come first: they describe calls made before this turn's I/O.
         let n = self.deferred.borrow().len();
@@ -611,6 +630,7 @@ impl Reactor {
         let last = self.timers.borrow().last_seq();
         loop {
             let Some((_, action)) = self.timers.borrow_mut().pop_due(now, last) else { return Ok(()) };
+            self.active.set(true);
             match action {
                 TimerAction::WakeTask(task) => self.wake_task(task, Resume::Timeout),
                 TimerAction::Object(obj) => crate::net::timer::fire(lua, self, obj)?,

@@ -1,15 +1,17 @@
-//! One wait for readiness.
+//! Registering descriptors and waiting for readiness.
 //!
-//! `polling` registers the descriptors (edge-triggered, the source's key in the event data)
-//! and owns the cross-thread notifier. Its `Poller::wait` also re-arms a timerfd and the
-//! notifier around every `epoll_wait`: four more system calls per wait, which a loop that
-//! polls once per message (one connection in ping-pong) pays per message. On Linux the loop
-//! therefore calls `epoll_wait` on the poller's descriptor itself, with the timeout in
-//! milliseconds (rounded up, so a timer is never woken early), and only when the notifier
-//! fired does it go through `Poller::wait`, which clears and re-arms it. There the loop
-//! also registers descriptors itself, to ask for `EPOLLRDHUP`, which `polling` does not:
-//! a stream that the poller never reported a hangup (or urgent data) for is drained after
-//! a short TCP read, with no read to confirm it (see `StreamSrc`'s `unconfirmed`).
+//! `polling` owns the poller (epoll, kqueue, ...) and its cross-thread notifier. On Linux
+//! the loop goes past it for the two hot operations:
+//! - waiting: `Poller::wait` re-arms a timerfd and the notifier around every `epoll_wait`,
+//!   four more system calls per wait, which a loop that polls once per message (one
+//!   connection in ping-pong) pays per message. The loop calls `epoll_wait` on the
+//!   poller's descriptor itself, with the timeout in milliseconds (rounded up, so a timer
+//!   is never woken early), and goes through `Poller::wait` only when the notifier fired,
+//!   so that it clears and re-arms it;
+//! - registering: descriptors are added edge-triggered with `EPOLLRDHUP` and `EPOLLPRI`,
+//!   which `polling` does not ask for, so a report says when a peer hung up or sent urgent
+//!   data; a short TCP read on a stream with neither is known to have drained it (see
+//!   `StreamSrc::unconfirmed`). Deleting still goes through `polling`.
 
 use std::io;
 use std::num::NonZeroUsize;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::{TempDir, have_ipv6_loopback, lib, run_lua, run_lua_in, spawn_lua_in, spawn_python};
 
 /// A callback-mode echo server (upper-cases what it gets) and a task-mode client on `ip`:
@@ -401,4 +403,74 @@ fn server_against_python_client() {
     let out = server.wait();
     out.assert_success();
     assert_eq!(out.field("served"), ["127.0.0.1"]);
+}
+
+/// A listener that runs out of descriptors reports it once, and once descriptors are free
+/// again it accepts the connections still queued in the kernel by itself: they raise no new
+/// edge, and no new client comes to raise one. rlua-net runs under `ulimit -n 32`, so it
+/// holds about two dozen accepted sockets before accept fails with EMFILE; then it closes
+/// them, and the rest of the 40 clients must still be answered. The listener starts
+/// accepting only once all 40 are queued (the clients write a file when they are).
+#[test]
+fn a_listener_out_of_descriptors_retries_by_itself() {
+    let dir = TempDir::new();
+    let script = dir.write(
+        "emfile.lua",
+        lib(r#"
+        local l = assert(core.listen("127.0.0.1", 0))
+        local _, port = l:local_addr()
+        print("port", port) io.stdout:flush()
+        local held, errors, served = {}, 0, 0
+        l:on(function(ev, s, msg, code)
+          if ev == "accept" then
+            s:send("hi")
+            served = served + 1
+            if errors > 0 then s:close() else held[#held + 1] = s end
+            if served == 40 then print("served", served, "errors", errors) l:close() end
+          elseif ev == "error" then
+            errors = errors + 1
+            print("error", s, msg)
+            for _, h in ipairs(held) do h:close() end
+            held = {}
+          end
+        end)
+        local t = core.timer()
+        t:on(function()
+          local f = io.open(arg[1])
+          if f then f:close() l:watch(true) else t:start(0.02) end
+        end)
+        t:start(0.02)
+    "#)
+        .as_bytes(),
+    );
+    let mut cmd = Command::new("sh");
+    let ready = dir.join("queued");
+    cmd.arg("-c").arg(r#"ulimit -n 32 && exec "$0" "$1" "$2""#).arg(common::bin()).arg(&script).arg(&ready);
+    let mut server = common::spawn(cmd, "rlua-net under ulimit -n 32", None);
+    let port = server.next_line();
+    let port = port.strip_prefix("port\t").expect("port line").to_string();
+    let clients = spawn_python(
+        r#"
+import socket, sys
+port = int(sys.argv[1])
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+open(sys.argv[2], "w").close()
+ok = 0
+for s in socks:
+    s.settimeout(10)
+    if s.recv(2) == b"hi":
+        ok += 1
+print("answered", ok)
+"#,
+        &[&port, &ready.display().to_string()],
+    );
+    let out = clients.wait();
+    out.assert_success();
+    assert_eq!(out.lines(), ["answered 40"], "{}", out.describe());
+    let out = server.wait();
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 3, "{}", out.describe());
+    assert!(lines[1].starts_with("error\t") && lines[1].ends_with("\t24"), "one EMFILE report:\n{}", out.describe());
+    assert_eq!(lines[2], "served\t40\terrors\t1", "{}", out.describe());
 }

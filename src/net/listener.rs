@@ -21,6 +21,20 @@ pub struct ListenerSrc {
     handler: Cell<bool>,
     /// A Unix socket path to remove on close.
     path: Option<std::path::PathBuf>,
+    /// Accepting ran out of descriptors or memory: reported once, then retried every
+    /// `ACCEPT_RETRY` until an accept succeeds.
+    starved: Cell<bool>,
+    /// A retry is armed.
+    retrying: Cell<bool>,
+}
+
+/// How long a listener out of descriptors waits before it tries again: the connections
+/// queued in the kernel raise no new edge, so without a retry they would wait for the next
+/// one to arrive.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn out_of_resources(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
 }
 
 pub struct Listener(pub Rc<ListenerSrc>);
@@ -57,6 +71,14 @@ impl ListenerSrc {
                 Ok(Accepted::Block)
             }
             Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED) | Some(libc::EINTR)) => Ok(Accepted::Block),
+            Err(e) if out_of_resources(&e) => {
+                // Waits park until the retry, which counts as a read edge.
+                self.base.clear(Dir::Read);
+                if !self.retrying.replace(true) {
+                    self.base.reactor.again_after(self.base.key, ACCEPT_RETRY);
+                }
+                Ok(Accepted::Fail(e))
+            }
             Err(e) => Ok(Accepted::Fail(e)),
         }
     }
@@ -95,10 +117,12 @@ impl Pollable for ListenerSrc {
         Rc::new(ByFlags(self))
     }
     fn on_ready(&self, lua: &Lua, _r: bool, _w: bool) -> mlua::Result<()> {
+        self.retrying.set(false);
         if !self.handler.get() {
             return Ok(());
         }
-        // Accept errors (EMFILE and friends) are reported; the next connection retries.
+        // Accept errors are reported; running out of descriptors once per shortage (the
+        // listener retries by itself until it is over).
         common::deliver(
             lua,
             &self.base,
@@ -107,12 +131,14 @@ impl Pollable for ListenerSrc {
             || {
                 Ok(match self.accept_one(lua)? {
                     Accepted::Stream(ud, peer) => {
+                        self.starved.set(false);
                         let mut args = MultiValue::new();
                         args.push_back(Value::UserData(ud));
                         args.extend(peer.into_lua_multi(lua)?);
                         Step::Emit("accept", args)
                     }
                     Accepted::Block => Step::Block,
+                    Accepted::Fail(e) if out_of_resources(&e) && self.starved.replace(true) => Step::Block,
                     Accepted::Fail(e) => Step::Fail(e),
                 })
             },
@@ -254,6 +280,8 @@ fn register(
         watching: Cell::new(false),
         handler: Cell::new(false),
         path,
+        starved: Cell::new(false),
+        retrying: Cell::new(false),
     });
     let src = match made {
         Ok(s) => s,

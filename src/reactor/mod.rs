@@ -286,6 +286,13 @@ impl Reactor {
         self.again.borrow_mut().push((key, false, false));
     }
 
+    /// Asks for another I/O pass on `key` after `delay`, as if a read edge had come (a retry
+    /// that no edge would prompt; it wakes tasks waiting to read, too).
+    pub fn again_after(&self, key: usize, delay: Duration) {
+        let t = self.timer_create(TimerAction::Again(key));
+        self.timer_arm(t, delay);
+    }
+
     /// Whether the poller reports a stream's hangups (`SourceBase::hangup`), so that a short
     /// read with none reported has drained a TCP stream.
     pub fn sees_hangups(&self) -> bool {
@@ -629,10 +636,14 @@ impl Reactor {
         // Timers armed while firing wait for the next turn, even at zero delay.
         let last = self.timers.borrow().last_seq();
         loop {
-            let Some((_, action)) = self.timers.borrow_mut().pop_due(now, last) else { return Ok(()) };
+            let Some((id, action)) = self.timers.borrow_mut().pop_due(now, last) else { return Ok(()) };
             self.active.set(true);
             match action {
                 TimerAction::WakeTask(task) => self.wake_task(task, Resume::Timeout),
+                TimerAction::Again(key) => {
+                    self.timers.borrow_mut().remove(id);
+                    self.again.borrow_mut().push((key, true, false));
+                }
                 TimerAction::Object(obj) => crate::net::timer::fire(lua, self, obj)?,
             }
         }

@@ -13,6 +13,8 @@ pub enum TimerAction {
     Object(i64),
     /// Resume a waiting task with a timeout.
     WakeTask(usize),
+    /// Give the source with this key another pass, once (then the timer is removed).
+    Again(usize),
 }
 
 struct Entry {

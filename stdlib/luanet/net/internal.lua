@@ -101,15 +101,21 @@ function Deadline:time()
   return self.sec
 end
 
---- await(sock, deadline, wait): one wait of a retry loop, `sock:<wait>(seconds left)` with
---- wait = "wait_readable" or "wait_writable": true when ready, else false, err, timeout
---- (timeout = true when the deadline had already passed).
-function M.await(sock, deadline, wait)
+--- await(sock, deadline, wait [, want]): one wait of a retry loop, `sock:<wait>(seconds
+--- left)` with wait = "wait_readable" or "wait_writable", or `sock:poll_wait(want, seconds
+--- left)` for a TLS socket: true when ready, else false, err, timeout (timeout = true when
+--- the deadline had already passed).
+function M.await(sock, deadline, wait, want)
   local sec = deadline:remain()
   if sec <= 0 then
     return false, nil, true
   end
-  local ok, err, timeout = sock[wait](sock, sec)
+  local ok, err, timeout
+  if want == nil then
+    ok, err, timeout = sock[wait](sock, sec)
+  else
+    ok, err, timeout = sock[wait](sock, want, sec)
+  end
   if not ok then
     return false, err, timeout
   end

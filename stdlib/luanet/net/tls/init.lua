@@ -91,11 +91,7 @@ local function handshake(self, deadline)
     elseif want == nil then
       return false
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return false, nil, true
-    end
-    local waited, werr, timeout = self:poll_wait(want, sec)
+    local waited, werr, timeout = I.await(self, deadline, "poll_wait", want)
     if not waited then
       return false, werr, timeout
     end
@@ -139,11 +135,7 @@ local function tls_read(self, fname, bufsize)
     elseif want == nil then
       return nil, nil, nil -- close_notify from the peer
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return nil, nil, true
-    end
-    local ok, werr, timeout = self:poll_wait(want, sec)
+    local ok, werr, timeout = I.await(self, deadline, "poll_wait", want)
     if not ok then
       return nil, werr, timeout
     end
@@ -193,11 +185,7 @@ local function write_all(self, str, deadline)
     elseif n > 0 then
       str = sub(str, n + 1)
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return sent, nil, true
-    end
-    local ok, werr, timeout = self:poll_wait(want or WANT_WRITE, sec)
+    local ok, werr, timeout = I.await(self, deadline, "poll_wait", want or WANT_WRITE)
     if not ok then
       return sent, werr, timeout
     end
@@ -253,11 +241,7 @@ function Socket:tls_close()
     elseif err then
       return false, err
     end
-    local sec = deadline:remain()
-    if sec <= 0 then
-      return false, nil, true
-    end
-    local waited, werr, timeout = self:poll_wait(want, sec)
+    local waited, werr, timeout = I.await(self, deadline, "poll_wait", want)
     if not waited then
       return false, werr, timeout
     end

@@ -222,18 +222,24 @@ function start_tls(conn)
   end
 end
 
+-- Sends writes that were held back (until the connect, or during a TLS handshake) in
+-- order while the connection stays up, then lets the reads go on.
+local function release(conn, writes)
+  for _, w in ipairs(writes) do
+    if conn.state == "connected" then
+      send_now(conn, w)
+    end
+  end
+  schedule(conn)
+end
+
 local function on_secured(conn)
   conn.handshaking, conn.secure = false, true
   stop_timer(table.remove(conn.reads, 1))
   log().d("TCP socket secured")
   local held = conn.held or {}
   conn.held = nil
-  for _, w in ipairs(held) do
-    if conn.state == "connected" then
-      send_now(conn, w)
-    end
-  end
-  schedule(conn)
+  release(conn, held)
 end
 
 local function on_sent(conn, tag)
@@ -255,12 +261,7 @@ local function on_connected(conn)
   stop_timer(conn)
   local pending = conn.pending
   conn.pending = {}
-  for _, w in ipairs(pending) do
-    if conn.state == "connected" then
-      send_now(conn, w)
-    end
-  end
-  schedule(conn)
+  release(conn, pending)
 end
 
 local function attach(conn, stream)

@@ -372,6 +372,24 @@ struct Record {
     bytes: u64,
 }
 
+impl Record {
+    /// Prints the run's summary (ping-pong and stream alike); the exit status.
+    fn report(self, o: &Opts, ph: &Phases, stalled: u64, errors: u64) -> i32 {
+        print_summary(
+            o,
+            &Summary {
+                roundtrips: self.roundtrips,
+                span: ph.span(),
+                hist: self.hist,
+                bytes: self.bytes,
+                conns: o.conns,
+                stalled,
+                errors,
+            },
+        )
+    }
+}
+
 /// Fills the message for (connection, sequence number): xorshift bytes (the C load generator's formula).
 fn make_msg(id: usize, seq: u64, msg: &mut [u8]) {
     let mut x = ((id as u64) << 32) ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
@@ -540,18 +558,7 @@ fn pingpong(o: &Opts) -> io::Result<i32> {
     }
     let stalled = conns.iter().filter(|c| c.measured == 0).count() as u64;
     drop(conns);
-    Ok(print_summary(
-        o,
-        &Summary {
-            roundtrips: rec.roundtrips,
-            span: ph.span(),
-            hist: rec.hist,
-            bytes: rec.bytes,
-            conns: o.conns,
-            stalled,
-            errors: errors.count,
-        },
-    ))
+    Ok(rec.report(o, &ph, stalled, errors.count))
 }
 
 // ----- stream --------------------------------------------------------------------------
@@ -725,18 +732,7 @@ fn stream(o: &Opts) -> io::Result<i32> {
         }
     }
     let stalled = conns.iter().filter(|c| c.measured == 0).count() as u64;
-    Ok(print_summary(
-        o,
-        &Summary {
-            roundtrips: rec.roundtrips,
-            span: ph.span(),
-            hist: rec.hist,
-            bytes: rec.bytes,
-            conns: o.conns,
-            stalled,
-            errors: errors.count,
-        },
-    ))
+    Ok(rec.report(o, &ph, stalled, errors.count))
 }
 
 // ----- idle ----------------------------------------------------------------------------

@@ -54,8 +54,7 @@ PRAGTICAL_POLL=${PRAGTICAL_POLL:-}
 BIN=target/release
 SETTLE=0.5 # seconds between the idle client's first echo and the idle window
 
-die() { echo "echo.sh: $*" >&2; exit 1; }
-note() { echo "echo.sh: $*" >&2; }
+. benches/common.sh
 
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
 command -v cargo >/dev/null 2>&1 || die "cargo not found (the load generator and reference server are built with it)"
@@ -70,7 +69,7 @@ if [ -n "$PRAGTICAL_POLL" ]; then
 fi
 IDLE_ON=$(awk -v s="$IDLE_SECS" 'BEGIN { print (s > 0) ? 1 : "" }')
 
-cargo build --release --quiet -p rlua-net-bench || die "could not build the benchmark tools (benches/tools)"
+build_tools
 
 if /usr/bin/time -f %M true >/dev/null 2>&1; then
   GNU_TIME=1
@@ -80,32 +79,7 @@ else
   rss_note="VmHWM from /proc/<pid>/status just before the server is stopped"
 fi
 
-tmp=$(mktemp -d)
-pids=()   # every process started here that may still be running
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# CPU time (user + system) of a process in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-
-# pause SECS: sleeps in the background so that a signal to this script is handled at once
-# (bash runs traps only after a foreground command ends, but interrupts `wait`).
-pause() {
-  sleep "$1" &
-  pids+=("$!")
-  wait "$!"
-}
+track_processes
 
 # measure_idle NAME PID PORT: with one client connected and silent, the server's CPU
 # share over IDLE_SECS, written to $tmp/NAME.idle ("-" when IDLE_SECS is 0).

@@ -48,23 +48,11 @@ WARMUP=${WARMUP:-1}
 RUNS=${RUNS:-1}
 BIN=target/release
 
-die() { echo "hs_clients.sh: $*" >&2; exit 1; }
-note() { echo "hs_clients.sh: $*" >&2; }
+. benches/common.sh
 
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
 command -v cargo >/dev/null 2>&1 || die "cargo not found (the load generator and reference server are built with it)"
 [ -r /proc/self/stat ] || die "needs Linux /proc"
-# whole NAME VALUE LO HI / secs NAME VALUE LO HI: dies unless VALUE is in range.
-whole() {
-  if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
-    die "$1 must be a whole number from $3 to $4 (got '$2')"
-  fi
-}
-secs() {
-  if ! [[ "$2" =~ ^[0-9]*[.]?[0-9]+$ ]] || ! awk -v s="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(s >= lo && s <= hi) }'; then
-    die "$1 must be a number of seconds from $3 to $4 (got '$2')"
-  fi
-}
 whole CONNS "$CONNS" 1 10000
 whole SIZE "$SIZE" 1 1048576
 secs SECS "$SECS" 0.1 600
@@ -72,7 +60,7 @@ secs WARMUP "$WARMUP" 0 600
 whole RUNS "$RUNS" 1 100
 LIMIT_NS=$(awk -v w="$WARMUP" -v s="$SECS" 'BEGIN { printf "%.0f", (w + s + 30) * 1e9 }')
 
-cargo build --release --quiet -p rlua-net-bench || die "could not build the benchmark tools (benches/tools)"
+build_tools
 
 if /usr/bin/time -f %M true >/dev/null 2>&1; then
   GNU_TIME=1
@@ -82,34 +70,9 @@ else
   rss_note="VmHWM from /proc/<pid>/status, read every 0.1 s while the client runs"
 fi
 
-tmp=$(mktemp -d)
-pids=() # every process started here that may still be running
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+track_processes
 
 CLK_TCK=$(getconf CLK_TCK)
-
-# CPU time (user + system) of a process in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-
-# pause SECS: sleeps in the background so that a signal to this script is handled at once
-# (bash runs traps only after a foreground command ends, but interrupts `wait`).
-pause() {
-  sleep "$1" &
-  pids+=("$!")
-  wait "$!"
-}
 
 # start_server NAME: starts a fresh echo-ref; sets SERVER_PID and SERVER_PORT.
 start_server() {

@@ -82,19 +82,8 @@ SKIP_BP=${SKIP_BP:-}
 PIN_CPU=${PIN_CPU-0}
 BIN=target/release
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-note() { echo "run.sh: $*" >&2; }
+. benches/common.sh
 
-whole() {
-  if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
-    die "$1 must be a whole number from $3 to $4 (got '$2')"
-  fi
-}
-secs() {
-  if ! [[ "$2" =~ ^[0-9]*[.]?[0-9]+$ ]] || ! awk -v s="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(s >= lo && s <= hi) }'; then
-    die "$1 must be a number of seconds from $3 to $4 (got '$2')"
-  fi
-}
 secs SECS "$SECS" 0.1 600
 secs WARMUP "$WARMUP" 0 600
 whole CONNS "$CONNS" 1 10000
@@ -115,7 +104,7 @@ fi
 [ -x "$RLUA_NET" ] || die "$RLUA_NET not found; run 'cargo build --release' first"
 [ -r /proc/self/status ] || die "needs Linux /proc"
 command -v cargo >/dev/null 2>&1 || die "cargo not found (it builds the load generator)"
-cargo build --release --quiet -p rlua-net-bench || die "could not build the benchmark tools (benches/tools)"
+build_tools
 
 # The servers on lua5.4 keep the soft descriptor limit they are given; rlua-net and the
 # tools raise their own. IDLE_CONNS must fit under the hard limit.
@@ -123,28 +112,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt $((IDLE_CONNS + 100)) ] ||
   die "IDLE_CONNS=$IDLE_CONNS does not fit under the descriptor limit $(ulimit -n) of one server process"
 
-tmp=$(mktemp -d)
-pids=() # every process started here that may still be running
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# pause SECS: sleeps in the background so that a signal to this script is handled at once.
-pause() {
-  sleep "$1" &
-  pids+=("$!")
-  wait "$!"
-}
+track_processes
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 

@@ -520,18 +520,23 @@ impl Reactor {
         Ok(())
     }
 
+    /// Runnable tasks, deferred calls or sources that asked for another pass: the next
+    /// poll must not sleep.
+    fn has_queued_work(&self) -> bool {
+        !self.tasks.borrow().runnable.is_empty()
+            || !self.deferred.borrow().is_empty()
+            || !self.again.borrow().is_empty()
+    }
+
     /// One loop iteration: poll (bounded by timers, `limit` and pending work), then
     /// dispatch readiness, DNS results, due timers, deferred calls and runnable tasks.
     pub fn turn(&self, lua: &Lua, limit: Option<Instant>) -> mlua::Result<()> {
         let turn = self.turns.get() + 1;
         self.turns.set(turn);
         let mut verify = std::mem::take(&mut *self.verify.borrow_mut());
-        let idle = self.tasks.borrow().runnable.is_empty()
-            && self.deferred.borrow().is_empty()
-            && self.again.borrow().is_empty();
-        if idle && verify.len() == 1 {
+        if !self.has_queued_work() && verify.len() == 1 {
             // One stream alone: probing it now costs one syscall, an empty poll first would
-            // cost one more (and a timed poll arms a timer, dear on a VM).
+            // cost one more.
             self.probe(lua, &verify)?;
             verify.clear();
             if !self.alive() {
@@ -540,11 +545,7 @@ impl Reactor {
         }
         // Pending probes make this poll non-blocking: they come right after it.
         let now = Instant::now();
-        let busy = !self.tasks.borrow().runnable.is_empty()
-            || !self.deferred.borrow().is_empty()
-            || !self.again.borrow().is_empty()
-            || !verify.is_empty()
-            || !self.verify.borrow().is_empty();
+        let busy = self.has_queued_work() || !verify.is_empty() || !self.verify.borrow().is_empty();
         let mut until = self.timers.borrow_mut().next_deadline();
         if let Some(l) = limit {
             until = Some(until.map_or(l, |u| u.min(l)));
